@@ -1,0 +1,212 @@
+//! The counting allocator: the `tracemalloc` of this project.
+//!
+//! Every heap allocation in the process goes through [`CountingAlloc`], which forwards it to
+//! [`System`] unchanged and keeps five counters beside it:
+//!
+//! | counter         | changes on                                   |
+//! |-----------------|----------------------------------------------|
+//! | `current_bytes` | +size on alloc, -size on free, ±delta on realloc |
+//! | `peak_bytes`    | raised to `current_bytes` whenever that is higher |
+//! | `allocations`   | +1 per new block (`alloc`, `alloc_zeroed`)   |
+//! | `reallocations` | +1 per resize of an existing block (`realloc`) |
+//! | `frees`         | +1 per block returned (`dealloc`)            |
+//!
+//! Invariants:
+//!
+//! 1. `allocations - frees` is the number of live blocks: a `realloc` neither creates nor
+//!    returns a block, so it has its own counter.
+//! 2. Bytes are the sizes the program asked for (`Layout::size`), not what `malloc` rounds
+//!    them up to: the figures are the program's, and they are the same on every run.
+//! 3. `peak_bytes` can be pulled down to "now" with [`CountingAlloc::reset_peak`]; a scenario does
+//!    that at its start, so its peak is its own and not an earlier scenario's.
+//!
+//! The counters are atomics because `GlobalAlloc` must be `Sync`. The bench runs on one
+//! thread, so `Relaxed` ordering is enough: a thread always sees its own writes in order.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// The process-wide allocator. Declared here so that everything, from `main` on, is counted.
+#[global_allocator]
+pub static ALLOCATOR: CountingAlloc = CountingAlloc::new();
+
+/// A [`GlobalAlloc`] that forwards to [`System`] and counts bytes and calls.
+#[derive(Debug)]
+pub struct CountingAlloc {
+    current_bytes: AtomicU64,
+    peak_bytes: AtomicU64,
+    allocations: AtomicU64,
+    reallocations: AtomicU64,
+    frees: AtomicU64,
+}
+
+/// The counters of a [`CountingAlloc`] read at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapSnapshot {
+    /// Bytes allocated and not yet freed.
+    pub current_bytes: u64,
+    /// The highest `current_bytes` since the process started or the last `reset_peak`.
+    pub peak_bytes: u64,
+    /// New blocks handed out so far.
+    pub allocations: u64,
+    /// Blocks resized so far.
+    pub reallocations: u64,
+    /// Blocks returned so far.
+    pub frees: u64,
+}
+
+impl CountingAlloc {
+    /// A counter with everything at zero (usable in a `static`).
+    pub const fn new() -> CountingAlloc {
+        CountingAlloc {
+            current_bytes: AtomicU64::new(0),
+            peak_bytes: AtomicU64::new(0),
+            allocations: AtomicU64::new(0),
+            reallocations: AtomicU64::new(0),
+            frees: AtomicU64::new(0),
+        }
+    }
+
+    /// Reads every counter.
+    pub fn snapshot(&self) -> HeapSnapshot {
+        HeapSnapshot {
+            current_bytes: self.current_bytes.load(Relaxed),
+            peak_bytes: self.peak_bytes.load(Relaxed),
+            allocations: self.allocations.load(Relaxed),
+            reallocations: self.reallocations.load(Relaxed),
+            frees: self.frees.load(Relaxed),
+        }
+    }
+
+    /// Forgets the peak so far: from now on `peak_bytes` is the highest value reached after
+    /// this call (invariant 3).
+    pub fn reset_peak(&self) {
+        self.peak_bytes
+            .store(self.current_bytes.load(Relaxed), Relaxed);
+    }
+
+    /// Records `size` more live bytes and raises the peak if needed.
+    fn grow(&self, size: usize) {
+        let now = self.current_bytes.fetch_add(size as u64, Relaxed) + size as u64;
+        self.peak_bytes.fetch_max(now, Relaxed);
+    }
+
+    /// Records `size` fewer live bytes.
+    fn shrink(&self, size: usize) {
+        self.current_bytes.fetch_sub(size as u64, Relaxed);
+    }
+}
+
+impl Default for CountingAlloc {
+    fn default() -> CountingAlloc {
+        CountingAlloc::new()
+    }
+}
+
+// SAFETY: every method forwards to `System`, which is a correct `GlobalAlloc`, with the same
+// arguments, and returns its result unchanged. The counting around it only touches atomics:
+// it never allocates (which would recurse) and never unwinds.
+unsafe impl GlobalAlloc for CountingAlloc {
+    /// Allocates a new block from [`System`] and counts it.
+    ///
+    /// # Safety
+    ///
+    /// The contract of [`GlobalAlloc::alloc`]: `layout` has a non-zero size.
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: our caller guarantees `layout` has a non-zero size, the only precondition of
+        // `System.alloc`.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            self.allocations.fetch_add(1, Relaxed);
+            self.grow(layout.size());
+        }
+        ptr
+    }
+
+    /// Allocates a new zeroed block from [`System`] and counts it.
+    ///
+    /// # Safety
+    ///
+    /// The contract of [`GlobalAlloc::alloc_zeroed`]: `layout` has a non-zero size.
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: our caller guarantees `layout` has a non-zero size, the only precondition of
+        // `System.alloc_zeroed`.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            self.allocations.fetch_add(1, Relaxed);
+            self.grow(layout.size());
+        }
+        ptr
+    }
+
+    /// Returns a block to [`System`] and counts it.
+    ///
+    /// # Safety
+    ///
+    /// The contract of [`GlobalAlloc::dealloc`]:
+    /// - `ptr` was returned by this allocator (so by `System`, see `alloc`) and is still live;
+    /// - `layout` is the layout it was allocated (or last reallocated) with.
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: every block this allocator hands out comes from `System` with the same
+        // layout, and our caller guarantees `ptr` is such a live block with that `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        self.frees.fetch_add(1, Relaxed);
+        self.shrink(layout.size());
+    }
+
+    /// Resizes a block through [`System`] and counts the change in bytes.
+    ///
+    /// # Safety
+    ///
+    /// The contract of [`GlobalAlloc::realloc`]:
+    /// - `ptr` was returned by this allocator and is still live;
+    /// - `layout` is the layout it was allocated (or last reallocated) with;
+    /// - `new_size` is non-zero and, rounded up to `layout.align()`, does not overflow `isize`.
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from `System` with `layout` (every block of ours does), and our
+        // caller guarantees the rest of `System.realloc`'s contract for `new_size`.
+        let new_ptr = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new_ptr.is_null() {
+            self.reallocations.fetch_add(1, Relaxed);
+            if new_size >= layout.size() {
+                self.grow(new_size - layout.size());
+            } else {
+                self.shrink(layout.size() - new_size);
+            }
+        }
+        new_ptr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ALLOCATOR;
+
+    #[test]
+    fn one_box_is_one_allocation_of_its_size_and_one_free() {
+        let before = ALLOCATOR.snapshot();
+        let boxed = std::hint::black_box(Box::new([7u8; 1000]));
+        let during = ALLOCATOR.snapshot();
+        drop(boxed);
+        let after = ALLOCATOR.snapshot();
+
+        // The test harness runs other tests on other threads, so compare only what this
+        // thread's box must have caused: at least one allocation of at least 1000 bytes.
+        assert!(during.allocations > before.allocations);
+        assert!(during.peak_bytes >= before.current_bytes + 1000);
+        assert!(after.frees > during.frees);
+    }
+
+    #[test]
+    fn reset_peak_forgets_a_freed_megabyte() {
+        let big = std::hint::black_box(vec![0u8; 1 << 20]);
+        let with_big = ALLOCATOR.snapshot();
+        assert!(with_big.peak_bytes >= 1 << 20);
+        drop(big);
+        ALLOCATOR.reset_peak();
+        let after = ALLOCATOR.snapshot();
+        // The megabyte is gone and the peak no longer remembers it. (Other test threads only
+        // allocate a few small blocks, far less than a megabyte.)
+        assert!(after.peak_bytes + (1 << 19) < with_big.peak_bytes);
+    }
+}

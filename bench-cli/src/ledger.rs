@@ -1,0 +1,217 @@
+//! The ledger of one scenario run: heap and task counts at the moments that matter.
+//!
+//! A ledger is opened at the very start of a run, before the runtime is made. Opening it pulls
+//! the allocator's peak down to "now" and remembers the allocator's counters; every later figure
+//! is relative to that start. So a run's heap figures are its own: bytes that earlier runs left
+//! behind (or freed) do not show up, and "back to start" means exactly zero.
+//!
+//! The moments, in the order a run reaches them:
+//!
+//! 1. `after_cancel`: right after the last `unregister()` (cancel-each) or `stop()`
+//!    (cancel-batch) returned, inside the scenario's body.
+//! 2. `at_end`: right after the body returned.
+//! 3. `after_tick`: after one more turn of the executor's queue, `block_on(yield_now())`.
+//! 4. `after_shutdown`: after the executor's shutdown and the scheduler's drop.
+//!
+//! Taking a moment reads atomics and copies the executor's `Stats`: it allocates nothing, so the
+//! ledger does not disturb what it measures.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::alloc::{ALLOCATOR, HeapSnapshot};
+use crate::runtime::TaskCounts;
+
+/// An open ledger: the allocator's counters at a run's start.
+#[derive(Debug)]
+pub struct Ledger {
+    start: HeapSnapshot,
+}
+
+/// Task counts and heap at one moment of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Moment {
+    /// Futures whose destructor has run so far.
+    pub futures_dropped: u64,
+    /// Task cells freed so far.
+    pub tasks_freed: u64,
+    /// Task cells still allocated.
+    pub live_tasks: u64,
+    /// Timer entries still registered.
+    pub timers_live: u64,
+    /// Heap bytes above the run's start (negative if the run freed older blocks).
+    pub heap_bytes: i64,
+}
+
+/// The heap figures of a run, relative to its start.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct HeapFigures {
+    /// Bytes above the start when the body returned.
+    pub at_end_bytes: i64,
+    /// The highest the heap went above the start, from the start through shutdown.
+    pub peak_bytes: u64,
+    /// Bytes above the start after shutdown: 0 when everything came back.
+    pub after_shutdown_bytes: i64,
+    /// New blocks allocated from the start through shutdown.
+    pub allocations: u64,
+    /// Blocks resized (container growth) from the start through shutdown.
+    pub reallocations: u64,
+    /// Blocks freed from the start through shutdown.
+    pub frees: u64,
+    /// `allocations` divided by tasks spawned; `None` when no task was spawned.
+    pub allocations_per_task: Option<f64>,
+    /// `peak_bytes` divided by tasks spawned; `None` when no task was spawned.
+    pub peak_bytes_per_task: Option<f64>,
+}
+
+/// The moments of a run (see the module docs for when each is taken).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Moments {
+    /// Right after the last `unregister()` / `stop()` returned; `None` if the scenario cancels
+    /// nothing.
+    pub after_cancel: Option<Moment>,
+    /// Right after the body returned.
+    pub at_end: Moment,
+    /// After one more turn of the executor's queue.
+    pub after_tick: Moment,
+    /// After shutdown.
+    pub after_shutdown: Moment,
+}
+
+/// Tasks of a run, counted when the body returned unless the name says otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TaskFigures {
+    /// Tasks spawned.
+    pub spawned: u64,
+    /// Tasks polled at least once.
+    pub polled: u64,
+    /// Polls of tasks, all together.
+    pub polls: u64,
+    /// Works whose cancel the scenario asked for (`unregister()`, `stop()`).
+    pub cancels_requested: u64,
+    /// Tasks whose future the executor has dropped because of a cancel.
+    pub cancelled: u64,
+    /// Futures whose destructor has run.
+    pub futures_dropped: u64,
+    /// Task cells freed.
+    pub tasks_freed: u64,
+    /// Task cells live when the body returned.
+    pub live_at_end: u64,
+    /// Task cells live after shutdown.
+    pub live_after_shutdown: u64,
+    /// The most task cells live at once, through shutdown.
+    pub peak_live: u64,
+    /// Timer entries registered when the body returned.
+    pub timers_live: u64,
+    /// Works the scheduler held when the body returned.
+    pub registered_at_end: u64,
+}
+
+/// Everything a run counted: the same for every run at the same N.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Accounting {
+    /// Heap bytes and calls.
+    pub heap: HeapFigures,
+    /// Task counts and heap at the moments that matter.
+    pub moments: Moments,
+    /// Tasks.
+    pub tasks: TaskFigures,
+}
+
+/// One run of one scenario: its wall times and its accounting.
+#[derive(Clone, Copy, Debug)]
+pub struct Measurement {
+    /// Wall time of the scenario's body.
+    pub body_time: Duration,
+    /// Wall time of the shutdown.
+    pub shutdown_time: Duration,
+    /// What the run counted.
+    pub accounting: Accounting,
+}
+
+/// What a run observed, for [`Ledger::close`] to turn into figures.
+#[derive(Clone, Copy, Debug)]
+pub struct Observations {
+    /// Counts right after the body returned.
+    pub at_end: TaskCounts,
+    /// Works the scheduler held right after the body returned.
+    pub registered_at_end: usize,
+    /// Works whose cancel the body asked for.
+    pub cancels_requested: u64,
+    /// The moments, as [`Ledger::moment`] took them.
+    pub moments: Moments,
+    /// Counts after shutdown.
+    pub after_shutdown: TaskCounts,
+}
+
+impl Ledger {
+    /// Opens a ledger: the peak is reset and the counters remembered. Call it first in a run.
+    pub fn open() -> Ledger {
+        ALLOCATOR.reset_peak();
+        Ledger {
+            start: ALLOCATOR.snapshot(),
+        }
+    }
+
+    /// Heap bytes above the start, now.
+    pub fn heap_above_start(&self) -> i64 {
+        signed_difference(ALLOCATOR.snapshot().current_bytes, self.start.current_bytes)
+    }
+
+    /// The moment now, given the executor's counts.
+    pub fn moment(&self, counts: TaskCounts) -> Moment {
+        Moment {
+            futures_dropped: counts.futures_dropped,
+            tasks_freed: counts.tasks_freed,
+            live_tasks: counts.live_tasks,
+            timers_live: counts.timers_live,
+            heap_bytes: self.heap_above_start(),
+        }
+    }
+
+    /// Closes the ledger after shutdown and turns what the run observed into its figures.
+    pub fn close(self, seen: Observations) -> Accounting {
+        let end = ALLOCATOR.snapshot();
+        let spawned = seen.at_end.spawned;
+        let allocations = end.allocations - self.start.allocations;
+        let peak_bytes = end.peak_bytes - self.start.current_bytes;
+        let per_task = |value: u64| (spawned > 0).then(|| value as f64 / spawned as f64);
+        Accounting {
+            heap: HeapFigures {
+                at_end_bytes: seen.moments.at_end.heap_bytes,
+                peak_bytes,
+                after_shutdown_bytes: seen.moments.after_shutdown.heap_bytes,
+                allocations,
+                reallocations: end.reallocations - self.start.reallocations,
+                frees: end.frees - self.start.frees,
+                allocations_per_task: per_task(allocations),
+                peak_bytes_per_task: per_task(peak_bytes),
+            },
+            moments: seen.moments,
+            tasks: TaskFigures {
+                spawned,
+                polled: seen.at_end.first_polls,
+                polls: seen.at_end.polls,
+                cancels_requested: seen.cancels_requested,
+                cancelled: seen.at_end.cancelled,
+                futures_dropped: seen.at_end.futures_dropped,
+                tasks_freed: seen.at_end.tasks_freed,
+                live_at_end: seen.at_end.live_tasks,
+                live_after_shutdown: seen.after_shutdown.live_tasks,
+                peak_live: seen.after_shutdown.peak_live_tasks,
+                timers_live: seen.at_end.timers_live,
+                registered_at_end: seen.registered_at_end as u64,
+            },
+        }
+    }
+}
+
+/// `now - start` as a signed number of bytes.
+fn signed_difference(now: u64, start: u64) -> i64 {
+    if now >= start {
+        (now - start) as i64
+    } else {
+        -((start - now) as i64)
+    }
+}

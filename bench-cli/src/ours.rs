@@ -1,0 +1,89 @@
+//! Our runtime: the `executor` crate with the `scheduler` crate on top.
+//!
+//! The scheduler lives as long as the executor, as the reference's `WorkScheduler` does in
+//! asyncio (its done callbacks keep it alive): the works still registered when the scenario ends
+//! are cancelled by the executor's shutdown, and their done hooks remove them from the scheduler
+//! then. Only after that is the scheduler dropped, so the counts returned by
+//! [`Runtime::shutdown`] show what the shutdown itself freed.
+
+use std::future::Future;
+
+use executor::{Executor, Stats};
+use scheduler::{Work, WorkScheduler};
+
+use crate::runtime::{Runtime, TaskCounts};
+use crate::work::{self, WORK_SLEEP};
+
+/// The `executor` crate's [`Executor`] with a [`WorkScheduler`].
+pub struct Ours {
+    executor: Executor,
+    scheduler: WorkScheduler,
+}
+
+impl Runtime for Ours {
+    const NAME: &'static str = "ours";
+
+    fn new() -> Ours {
+        Ours {
+            executor: Executor::new(),
+            scheduler: WorkScheduler::new(),
+        }
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.executor.block_on(future)
+    }
+
+    fn register_work(&self) -> u64 {
+        // The closure captures nothing: `Work::new` stores it without an allocation of its own.
+        self.scheduler.register(Work::new(|| async {
+            work::note_first_poll();
+            executor::sleep(WORK_SLEEP).await;
+        }))
+    }
+
+    fn unregister(&self, index: u64) -> bool {
+        self.scheduler.unregister(index)
+    }
+
+    fn stop(&self) {
+        self.scheduler.stop();
+    }
+
+    fn registered(&self) -> usize {
+        self.scheduler.len()
+    }
+
+    fn yield_now(&self) -> impl Future<Output = ()> {
+        executor::yield_now()
+    }
+
+    fn counts(&self) -> TaskCounts {
+        counts(self.executor.stats())
+    }
+
+    fn shutdown(self) -> TaskCounts {
+        let Ours {
+            executor,
+            scheduler,
+        } = self;
+        let stats = executor.shutdown();
+        drop(scheduler);
+        counts(stats)
+    }
+}
+
+/// The executor's [`Stats`], plus the works' own count of first polls.
+fn counts(stats: Stats) -> TaskCounts {
+    TaskCounts {
+        spawned: stats.spawned,
+        first_polls: work::first_polls(),
+        polls: stats.polls,
+        cancelled: stats.cancelled,
+        futures_dropped: stats.futures_dropped,
+        tasks_freed: stats.tasks_freed,
+        live_tasks: stats.live_tasks,
+        peak_live_tasks: stats.peak_live_tasks,
+        timers_live: stats.timers_live,
+    }
+}

@@ -1,0 +1,26 @@
+//! `cancel-batch` (the reference's `test2`): start N works, then cancel them all at once.
+//!
+//! Register N works, yield once so that all N take their first poll (each registers a timer
+//! and sleeps), then `stop()` the scheduler. Here the peak is N live tasks; the question is
+//! when their futures are dropped and their cells freed: inside `stop()`, or on the executor's
+//! next tick. The `after_cancel` and `after_tick` moments answer it.
+
+use crate::ledger::Ledger;
+use crate::runtime::Runtime;
+
+use super::{Outcome, let_works_start};
+
+/// Registers N works, lets them start, stops the scheduler; records the moment right after
+/// `stop()` returned.
+pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
+    for _ in 0..tasks {
+        runtime.register_work();
+    }
+    let_works_start(runtime).await;
+    let registered = runtime.registered() as u64;
+    runtime.stop();
+    Outcome {
+        after_cancel: Some(ledger.moment(runtime.counts())),
+        cancels_requested: registered,
+    }
+}

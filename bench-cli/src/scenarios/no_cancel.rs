@@ -1,0 +1,19 @@
+//! `no-cancel` (the reference's `test3`): start N works and never cancel them.
+//!
+//! Register N works, yield once so that all N take their first poll, return. The works are
+//! still asleep when the scenario ends: N cells and N timer entries are live until the
+//! executor's shutdown drops them. This is the scenario's point of comparison for the two
+//! cancelling ones: the same N tasks, freed by shutdown instead of by cancel.
+
+use crate::runtime::Runtime;
+
+use super::{Outcome, let_works_start};
+
+/// Registers N works and lets them start; cancels nothing.
+pub async fn body<R: Runtime>(runtime: &R, tasks: u64) -> Outcome {
+    for _ in 0..tasks {
+        runtime.register_work();
+    }
+    let_works_start(runtime).await;
+    Outcome::default()
+}

@@ -1,0 +1,169 @@
+//! Bad input: one clear line on stderr, exit code 2, no panic, nothing on stdout.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::{run, stderr};
+
+/// Runs with `args`, checks the exit code 2 and the single line, returns the line.
+fn refused(args: &[&str]) -> String {
+    let output = run(args);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+    assert!(output.stdout.is_empty(), "{args:?} wrote to stdout");
+    assert_eq!(
+        message.lines().count(),
+        1,
+        "{args:?}: not one line: {message:?}"
+    );
+    assert!(
+        message.starts_with("bench-cli: error: "),
+        "{args:?}: {message}"
+    );
+    assert!(!message.contains("panicked"), "{args:?}: {message}");
+    message
+}
+
+#[test]
+fn zero_tasks() {
+    assert!(refused(&["--tasks", "0"]).contains("must be at least 1"));
+}
+
+#[test]
+fn negative_tasks() {
+    for args in [&["--tasks", "-5"][..], &["--tasks=-5"]] {
+        assert!(refused(args).contains("not a negative one"), "{args:?}");
+    }
+}
+
+#[test]
+fn non_numeric_tasks() {
+    for value in ["many", "1.5", "1e6", ""] {
+        let message = refused(&["--tasks", value]);
+        assert!(
+            message.contains("positive whole number"),
+            "{value}: {message}"
+        );
+    }
+}
+
+#[test]
+fn missing_tasks_value() {
+    assert!(refused(&["--tasks"]).contains("a value is required for '--tasks <N>'"));
+}
+
+#[test]
+fn tasks_beyond_this_machines_memory_say_the_limit_and_why() {
+    let message = refused(&["--tasks", "100000000000000"]);
+    assert!(
+        message.contains("does not fit in this machine's memory"),
+        "{message}"
+    );
+    assert!(message.contains("bytes per task"), "{message}");
+    assert!(message.contains("MemAvailable"), "{message}");
+    assert!(message.contains("the limit here is"), "{message}");
+}
+
+#[test]
+fn tasks_beyond_64_bits() {
+    assert!(refused(&["--tasks", "99999999999999999999999"]).contains("too large"));
+}
+
+#[test]
+fn unknown_scenario_lists_the_valid_ones() {
+    let message = refused(&["--scenario", "test5"]);
+    for valid in [
+        "cancel-each (test1)",
+        "cancel-batch (test2)",
+        "no-cancel (test3)",
+        "baseline (test4)",
+    ] {
+        assert!(message.contains(valid), "{message}");
+    }
+    // Also when it hides in a list with valid ones.
+    assert!(refused(&["--scenario", "test1,nope"]).contains("'nope'"));
+}
+
+#[test]
+fn zero_or_negative_repeat() {
+    assert!(refused(&["--repeat", "0"]).contains("must be at least 1"));
+    assert!(refused(&["--repeat", "-1"]).contains("not a negative one"));
+    assert!(refused(&["--repeat", "99999999999"]).contains("too large"));
+}
+
+#[test]
+fn unknown_format_lists_the_formats() {
+    let message = refused(&["--format", "xml"]);
+    assert!(message.contains("table, json, csv, markdown"), "{message}");
+}
+
+#[test]
+fn unknown_flag() {
+    assert!(refused(&["--tasks", "5", "--frobnicate"]).contains("'--frobnicate'"));
+}
+
+#[test]
+fn output_in_a_missing_directory() {
+    let message = refused(&["--output", "/no/such/directory/report.json"]);
+    assert!(
+        message.contains("cannot write --output /no/such/directory/report.json"),
+        "{message}"
+    );
+}
+
+#[test]
+fn output_that_is_a_directory() {
+    let dir = std::env::temp_dir();
+    let message = refused(&["--output", dir.to_str().unwrap()]);
+    assert!(message.contains("cannot write --output"), "{message}");
+}
+
+/// The output file is checked before any work: with a bad output and too many tasks, the
+/// output is what is refused, although the memory check would refuse the tasks too.
+#[test]
+fn output_is_checked_before_any_work() {
+    let message = refused(&[
+        "--tasks",
+        "100000000000000",
+        "--output",
+        "/no/such/directory/report.json",
+    ]);
+    assert!(message.contains("cannot write --output"), "{message}");
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bench-cli-bad-{}-{name}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_refused_run_leaves_an_existing_output_file_as_it_was() {
+    let dir = scratch("existing");
+    let path = dir.join("report.txt");
+    fs::write(&path, "yesterday's report").unwrap();
+    refused(&[
+        "--tasks",
+        "100000000000000",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "yesterday's report");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_refused_run_leaves_no_new_output_file_behind() {
+    let dir = scratch("new");
+    let path = dir.join("report.txt");
+    refused(&[
+        "--tasks",
+        "100000000000000",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
+    assert!(!path.exists());
+    fs::remove_dir_all(&dir).unwrap();
+}

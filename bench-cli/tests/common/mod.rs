@@ -1,0 +1,105 @@
+//! Running the `bench-cli` binary from the tests.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs `bench-cli` with `args` and waits for it.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bench-cli"))
+        .args(args)
+        .output()
+        .expect("bench-cli runs")
+}
+
+/// Runs `bench-cli --format json` with `args`, checks that it succeeded, parses its report.
+pub fn report(args: &[&str]) -> Value {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    let output = run(&all);
+    assert!(
+        output.status.success(),
+        "bench-cli {all:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "bench-cli {all:?} wrote to stderr"
+    );
+    serde_json::from_slice(&output.stdout).expect("the JSON report parses")
+}
+
+/// The report of one scenario run alone with `tasks` works.
+pub fn scenario(name: &str, tasks: u64) -> Value {
+    let tasks = tasks.to_string();
+    let report = report(&["--scenario", name, "--tasks", &tasks]);
+    let scenarios = report["scenarios"]
+        .as_array()
+        .expect("scenarios is an array");
+    assert_eq!(scenarios.len(), 1);
+    scenarios[0].clone()
+}
+
+/// The number at `path` (slash-separated, as in a JSON pointer) of `value`.
+pub fn number(value: &Value, path: &str) -> u64 {
+    let pointer = format!("/{path}");
+    value
+        .pointer(&pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{path} is not a whole number in {value:#}"))
+}
+
+/// The signed number at `path`.
+pub fn signed(value: &Value, path: &str) -> i64 {
+    let pointer = format!("/{path}");
+    value
+        .pointer(&pointer)
+        .and_then(Value::as_i64)
+        .unwrap_or_else(|| panic!("{path} is not a number in {value:#}"))
+}
+
+/// `value` without its wall times: what must be the same on every run.
+pub fn without_times(value: &Value) -> Value {
+    let mut value = value.clone();
+    if let Some(scenarios) = value.get_mut("scenarios").and_then(Value::as_array_mut) {
+        for scenario in scenarios {
+            strip_time(scenario);
+        }
+    } else {
+        strip_time(&mut value);
+    }
+    value
+}
+
+fn strip_time(scenario: &mut Value) {
+    scenario
+        .as_object_mut()
+        .expect("a scenario is an object")
+        .remove("time");
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Splits one CSV line into its fields (RFC 4180: fields may be quoted, `""` is a quote).
+pub fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                fields.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(String::new()),
+            (c, _) => fields.last_mut().unwrap().push(c),
+        }
+    }
+    fields
+}

@@ -1,0 +1,275 @@
+//! The report itself: every field in the JSON, the same numbers on every run, and the other
+//! formats carrying the same scenarios.
+
+mod common;
+
+use common::{csv_fields, report, run, without_times};
+use serde_json::Value;
+
+const SCENARIOS: [(&str, &str); 4] = [
+    ("cancel-each", "test1"),
+    ("cancel-batch", "test2"),
+    ("no-cancel", "test3"),
+    ("baseline", "test4"),
+];
+
+/// Every field of a scenario's record, as a JSON pointer, with the kind of value it holds.
+const SCENARIO_FIELDS: &[(&str, Kind)] = &[
+    ("/name", Kind::Text),
+    ("/alias", Kind::Text),
+    ("/summary", Kind::Text),
+    ("/time/body/median_s", Kind::Real),
+    ("/time/body/min_s", Kind::Real),
+    ("/time/body/max_s", Kind::Real),
+    ("/time/shutdown/median_s", Kind::Real),
+    ("/time/shutdown/min_s", Kind::Real),
+    ("/time/shutdown/max_s", Kind::Real),
+    ("/heap/at_end_bytes", Kind::Integer),
+    ("/heap/peak_bytes", Kind::Integer),
+    ("/heap/after_shutdown_bytes", Kind::Integer),
+    ("/heap/allocations", Kind::Integer),
+    ("/heap/reallocations", Kind::Integer),
+    ("/heap/frees", Kind::Integer),
+    ("/heap/allocations_per_task", Kind::RealOrNull),
+    ("/heap/peak_bytes_per_task", Kind::RealOrNull),
+    ("/moments/after_cancel", Kind::MomentOrNull),
+    ("/moments/at_end", Kind::Moment),
+    ("/moments/after_tick", Kind::Moment),
+    ("/moments/after_shutdown", Kind::Moment),
+    ("/tasks/spawned", Kind::Integer),
+    ("/tasks/polled", Kind::Integer),
+    ("/tasks/polls", Kind::Integer),
+    ("/tasks/cancels_requested", Kind::Integer),
+    ("/tasks/cancelled", Kind::Integer),
+    ("/tasks/futures_dropped", Kind::Integer),
+    ("/tasks/tasks_freed", Kind::Integer),
+    ("/tasks/live_at_end", Kind::Integer),
+    ("/tasks/live_after_shutdown", Kind::Integer),
+    ("/tasks/peak_live", Kind::Integer),
+    ("/tasks/timers_live", Kind::Integer),
+    ("/tasks/registered_at_end", Kind::Integer),
+    ("/verdict/heap_back_to_start", Kind::Bool),
+    ("/verdict/bytes_not_returned", Kind::Integer),
+    ("/repeats_identical", Kind::Bool),
+];
+
+const MOMENT_FIELDS: [&str; 5] = [
+    "futures_dropped",
+    "tasks_freed",
+    "live_tasks",
+    "timers_live",
+    "heap_bytes",
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Text,
+    Real,
+    RealOrNull,
+    Integer,
+    Bool,
+    Moment,
+    MomentOrNull,
+}
+
+fn assert_kind(value: &Value, kind: Kind, path: &str) {
+    let ok = match kind {
+        Kind::Text => value.is_string(),
+        Kind::Real => value.is_f64() && value.as_f64().unwrap() >= 0.0,
+        Kind::RealOrNull => value.is_null() || value.is_f64(),
+        Kind::Integer => value.is_i64() || value.is_u64(),
+        Kind::Bool => value.is_boolean(),
+        Kind::Moment | Kind::MomentOrNull if value.is_null() => {
+            matches!(kind, Kind::MomentOrNull)
+        }
+        Kind::Moment | Kind::MomentOrNull => {
+            let fields = value.as_object().expect("a moment is an object");
+            fields.len() == MOMENT_FIELDS.len()
+                && MOMENT_FIELDS
+                    .iter()
+                    .all(|name| fields.get(*name).is_some_and(|v| v.is_i64() || v.is_u64()))
+        }
+    };
+    assert!(ok, "{path} should be {kind:?}, is {value}");
+}
+
+/// Counts the leaves of `value`, so that a field added to the report but not to this test fails.
+fn leaves(value: &Value) -> usize {
+    match value {
+        Value::Object(fields) => fields.values().map(leaves).sum(),
+        _ => 1,
+    }
+}
+
+#[test]
+fn json_has_the_schema_version_and_every_field_of_every_scenario() {
+    let report = report(&["--tasks", "20"]);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["runtime"], "ours");
+    assert_eq!(report["tasks"], 20);
+    assert_eq!(report["repeat"], 1);
+    assert_eq!(report.as_object().unwrap().len(), 5);
+
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let names: Vec<(&str, &str)> = scenarios
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["alias"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, SCENARIOS, "all four, in the reference order");
+
+    for scenario in scenarios {
+        for &(path, kind) in SCENARIO_FIELDS {
+            let value = scenario
+                .pointer(path)
+                .unwrap_or_else(|| panic!("{} has no {path}", scenario["name"]));
+            assert_kind(value, kind, path);
+        }
+        // Fields listed above, with a null `after_cancel` counted as one leaf.
+        let listed = SCENARIO_FIELDS.len() - 4 + 3 * MOMENT_FIELDS.len();
+        let expected = if scenario["moments"]["after_cancel"].is_null() {
+            listed + 1
+        } else {
+            listed + MOMENT_FIELDS.len()
+        };
+        assert_eq!(leaves(scenario), expected, "unlisted field in {scenario:#}");
+    }
+}
+
+#[test]
+fn the_same_n_gives_the_same_numbers_on_every_run() {
+    let first = report(&["--tasks", "300"]);
+    let second = report(&["--tasks", "300"]);
+    assert_eq!(without_times(&first), without_times(&second));
+}
+
+#[test]
+fn repeated_runs_count_exactly_the_same() {
+    let report = report(&["--tasks", "200", "--repeat", "3"]);
+    assert_eq!(report["repeat"], 3);
+    for scenario in report["scenarios"].as_array().unwrap() {
+        assert_eq!(scenario["repeats_identical"], true, "{}", scenario["name"]);
+        let body = &scenario["time"]["body"];
+        let (min, median, max) = (
+            body["min_s"].as_f64().unwrap(),
+            body["median_s"].as_f64().unwrap(),
+            body["max_s"].as_f64().unwrap(),
+        );
+        assert!(min <= median && median <= max, "{body}");
+    }
+}
+
+#[test]
+fn a_scenario_counts_the_same_alone_or_after_others() {
+    let all = report(&["--tasks", "150"]);
+    for (index, (name, _)) in SCENARIOS.iter().enumerate() {
+        let alone = report(&["--tasks", "150", "--scenario", name]);
+        assert_eq!(
+            without_times(&alone["scenarios"][0]),
+            without_times(&all["scenarios"][index]),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn scenarios_run_in_the_order_asked_and_once_each() {
+    let report = report(&[
+        "--tasks",
+        "10",
+        "--scenario",
+        "test4,no-cancel",
+        "--scenario",
+        "baseline",
+    ]);
+    let names: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["baseline", "no-cancel"]);
+}
+
+#[test]
+fn csv_has_one_line_per_scenario_with_the_json_fields_as_columns() {
+    let output = run(&["--tasks", "20", "--format", "csv"]);
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + SCENARIOS.len());
+    let header = csv_fields(lines[0]);
+    for column in [
+        "schema_version",
+        "runtime",
+        "tasks",
+        "repeat",
+        "name",
+        "time.body.median_s",
+        "heap.peak_bytes",
+        "moments.after_cancel.futures_dropped",
+        "moments.after_tick.tasks_freed",
+        "tasks.peak_live",
+        "verdict.heap_back_to_start",
+    ] {
+        assert!(
+            header.iter().any(|c| c == column),
+            "no column {column} in {header:?}"
+        );
+    }
+    for (line, (name, _)) in lines[1..].iter().zip(SCENARIOS) {
+        let fields = csv_fields(line);
+        assert_eq!(fields.len(), header.len(), "{line}");
+        let column = |key: &str| fields[header.iter().position(|c| c == key).unwrap()].as_str();
+        assert_eq!(column("name"), name);
+        assert_eq!(column("tasks"), "20");
+        assert!(
+            column("summary").contains(", "),
+            "a quoted field with a comma"
+        );
+        assert_eq!(column("verdict.heap_back_to_start"), "true");
+    }
+}
+
+#[test]
+fn table_and_markdown_show_every_scenario_and_the_verdict() {
+    for format in ["table", "markdown"] {
+        let output = run(&["--tasks", "20", "--format", format]);
+        assert!(output.status.success(), "{format}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        for (name, alias) in SCENARIOS {
+            assert!(
+                text.contains(&format!("{name} ({alias})")),
+                "{format}: {text}"
+            );
+        }
+        assert!(
+            text.contains("heap back to start after shutdown"),
+            "{format}"
+        );
+        assert!(text.contains("N = 20 tasks"), "{format}");
+    }
+    let markdown =
+        String::from_utf8(run(&["--tasks", "20", "--format", "markdown"]).stdout).unwrap();
+    assert!(markdown.contains("|---|---:|---:|---:|---:|"), "{markdown}");
+}
+
+#[test]
+fn output_file_gets_the_report_and_stdout_stays_empty() {
+    let dir = std::env::temp_dir().join(format!("bench-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.json");
+    std::fs::write(&path, "old contents that are longer than nothing at all").unwrap();
+    let output = run(&[
+        "--tasks",
+        "10",
+        "--format",
+        "json",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(written["tasks"], 10);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
