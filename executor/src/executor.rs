@@ -1,0 +1,435 @@
+//! `Executor`: the run loop, `block_on`, `spawn`, parking, and shutdown.
+//!
+//! The executor is a [`Core`] on the heap (so its address is stable while `block_on` publishes
+//! it in a thread-local) holding:
+//!
+//! - the local FIFO run queue (`queue.rs`) and the owned list of live futures (`owned.rs`);
+//! - the timer (`timer.rs`), shared by `Rc` with the `Sleep`s registered in it;
+//! - the exact counters behind [`Stats`];
+//! - an `Arc<Shared>` (`shared.rs`): the remote queue, the parker and the free counters.
+//!
+//! One turn of the run loop pops the oldest entry of the local queue: a task (run it) or the
+//! `block_on` future's own link (poll it). Every 61 pops, and whenever the queue is empty, the
+//! loop first moves remotely woken tasks into the local queue and fires due timers. With nothing
+//! runnable it parks until the earliest deadline or a remote wake.
+
+use crate::context;
+use crate::join::JoinHandle;
+use crate::loom::Arc;
+use crate::owned::OwnedList;
+use crate::queue::{Entry, Link, LocalQueue};
+use crate::shared::Shared;
+use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
+use crate::stats::{LocalCounters, Stats, bump};
+use crate::task::{Header, Outcome, Task, TaskRef, drop_quietly};
+use crate::timer::Timer;
+use crate::waker;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+/// How many entries the loop pops between two looks at the remote queue and the timer.
+const MAINTENANCE_INTERVAL: u32 = 61;
+
+/// A single-threaded executor. See the crate docs for the lifecycle of its tasks.
+///
+/// `!Send + !Sync`: one thread spawns, polls and drops everything. Dropping it does what
+/// [`Executor::shutdown`] does.
+pub struct Executor {
+    core: Box<Core>,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// The executor's state, reachable from the thread-local while it runs.
+pub(crate) struct Core {
+    shared: Arc<Shared>,
+    queue: LocalQueue,
+    owned: OwnedList,
+    timer: Rc<RefCell<Timer>>,
+    counters: LocalCounters,
+    /// The `block_on` future's place in the run queue.
+    main_link: Link,
+    main_queued: Cell<bool>,
+    main_waker: std::sync::Arc<MainWaker>,
+    pops: Cell<u32>,
+    closed: Cell<bool>,
+}
+
+/// The waker of the `block_on` future: queues the main link when woken on the executor thread
+/// while it runs, and otherwise flags the wake and unparks.
+struct MainWaker {
+    shared: Arc<Shared>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        let woken_locally = context::with_current(|core| match core {
+            Some(core) if Arc::ptr_eq(&core.shared, &self.shared) => {
+                core.queue_main();
+                true
+            }
+            _ => false,
+        });
+        if !woken_locally {
+            self.shared.wake_main_remote();
+        }
+    }
+}
+
+impl Default for Executor {
+    fn default() -> Executor {
+        Executor::new()
+    }
+}
+
+impl Executor {
+    /// A new executor with no tasks.
+    pub fn new() -> Executor {
+        let shared = Arc::new(Shared::new());
+        Executor {
+            core: Box::new(Core {
+                main_waker: std::sync::Arc::new(MainWaker {
+                    shared: shared.clone(),
+                }),
+                shared,
+                queue: LocalQueue::new(),
+                owned: OwnedList::new(),
+                timer: Rc::new(RefCell::new(Timer::new())),
+                counters: LocalCounters::default(),
+                main_link: Link::new(),
+                main_queued: Cell::new(false),
+                pops: Cell::new(0),
+                closed: Cell::new(false),
+            }),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Spawns `future` as a task: [A] one allocation holds it, and it goes to the back of the
+    /// run queue. It first runs when the executor next runs its queue (inside `block_on`).
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future)
+    }
+
+    /// Runs `future` to completion on this thread, running every spawned task meanwhile.
+    ///
+    /// `future` is not a task (it is not counted in [`Stats`]) but takes its turn in the same FIFO
+    /// queue: it is polled first after everything already queued, and each time it is woken it
+    /// goes to the back. So `block_on(yield_now())` is one full tick: each task runnable at that
+    /// moment is polled, or if cancelled dropped, once.
+    ///
+    /// # Panics
+    /// If an executor is already running on this thread (e.g. when called from inside a task or
+    /// from another `block_on` future): nesting run loops would poll tasks re-entrantly.
+    /// A panic of `future` itself propagates; panics of tasks do not (see [`JoinError`]).
+    ///
+    /// [`JoinError`]: crate::JoinError
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        assert!(
+            !context::is_running(),
+            "`Executor::block_on` called while an executor is already running on this thread \
+             (from inside a task or a block_on future); spawn the work or await it instead"
+        );
+        let core = &*self.core;
+        let _enter = context::enter(core);
+        let mut future = pin!(future);
+        let waker = Waker::from(core.main_waker.clone());
+        let mut cx = Context::from_waker(&waker);
+        // A wake of a previous block_on future means nothing to this one.
+        core.shared.take_main_woken();
+        core.move_remote_to_local();
+        core.queue_main();
+        loop {
+            match core.next_entry() {
+                Some(Entry::Task(task)) => core.run_task(task),
+                Some(Entry::Main) => {
+                    core.main_queued.set(false);
+                    if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                        return output;
+                    }
+                }
+                None => core.park(),
+            }
+        }
+    }
+
+    /// The executor's counters, now.
+    pub fn stats(&self) -> Stats {
+        self.core.stats()
+    }
+
+    /// Shuts the executor down and returns the final counters.
+    ///
+    /// Every remaining future — queued, sleeping, or detached and idle — is dropped here, on this
+    /// thread, in spawn order; their `JoinHandle`s resolve to `Err(e)` with `e.is_cancelled()`.
+    /// Every cell that nothing else references is freed. A cell still referenced by a
+    /// `JoinHandle` or a `Waker` elsewhere is freed when that goes; the returned `live_tasks`
+    /// counts them.
+    pub fn shutdown(self) -> Stats {
+        self.core.close();
+        self.core.stats()
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.core.close();
+    }
+}
+
+/// Spawns `future` on the executor running on this thread. See [`Executor::spawn`].
+///
+/// # Panics
+/// If no executor is running on this thread (outside `block_on` and its tasks).
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_current(|core| {
+        core.expect(
+            "`executor::spawn` called outside a running executor: call it from inside \
+             `Executor::block_on` or a task, or use `Executor::spawn`",
+        )
+        .spawn(future)
+    })
+}
+
+impl Core {
+    pub(crate) fn owns(&self, task: &TaskRef) -> bool {
+        Arc::ptr_eq(&self.shared, &task.header().shared)
+    }
+
+    pub(crate) fn timer(&self) -> Rc<RefCell<Timer>> {
+        self.timer.clone()
+    }
+
+    pub(crate) fn push_local(&self, task: TaskRef) {
+        self.queue.push_task(task);
+    }
+
+    fn queue_main(&self) {
+        if !self.main_queued.replace(true) {
+            self.queue.push_main(&self.main_link);
+        }
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let ptr = Task::<F>::allocate(future, self.shared.clone());
+        let c = &self.counters;
+        bump(&c.spawned);
+        c.bytes_allocated
+            .set(c.bytes_allocated.get() + Task::<F>::SIZE as u64);
+        let stats = self.stats_without_timer();
+        c.peak_live_tasks
+            .set(c.peak_live_tasks.get().max(stats.live_tasks));
+        c.peak_task_bytes
+            .set(c.peak_task_bytes.get().max(stats.live_task_bytes));
+        // SAFETY: `allocate` returned a cell holding three references (`state::INITIAL`); one
+        // goes to each of the owned list (R1), the run queue (R2) and the handle (R3).
+        unsafe {
+            self.owned.push_back(TaskRef::from_raw(ptr));
+            self.queue.push_task(TaskRef::from_raw(ptr));
+            JoinHandle::new(ptr)
+        }
+    }
+
+    fn move_remote_to_local(&self) {
+        while let Some(task) = self.shared.pop_remote() {
+            self.queue.push_task(task);
+        }
+        if self.shared.take_main_woken() {
+            self.queue_main();
+        }
+    }
+
+    fn fire_timers(&self) {
+        if self.timer.borrow().len() == 0 {
+            return;
+        }
+        let now = Instant::now();
+        loop {
+            // The borrow ends before `wake`: waking may run arbitrary waker code.
+            let Some(waker) = self.timer.borrow_mut().pop_expired(now) else {
+                break;
+            };
+            waker.wake();
+        }
+    }
+
+    fn next_entry(&self) -> Option<Entry> {
+        let pops = self.pops.get().wrapping_add(1);
+        self.pops.set(pops);
+        if pops % MAINTENANCE_INTERVAL == 0 || self.queue.len() == 0 {
+            self.move_remote_to_local();
+            self.fire_timers();
+        }
+        self.queue.pop(&self.main_link)
+    }
+
+    fn park(&self) {
+        let timeout = self
+            .timer
+            .borrow()
+            .next_deadline()
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        self.shared.park(timeout);
+    }
+
+    /// One turn for a task popped from the queue; `task` is the queue entry's reference (R2).
+    fn run_task(&self, task: TaskRef) {
+        let ptr = task.as_ptr();
+        let header = task.header();
+        match header.state.transition_to_running() {
+            TransitionToRunning::AlreadyComplete => {}
+            TransitionToRunning::Cancel => {
+                // SAFETY: the future is still there (not COMPLETE) and not running; we are the
+                // run loop on the executor thread.
+                let outcome = unsafe { (header.vtable.drop_future)(ptr) };
+                self.finish(ptr, outcome);
+            }
+            TransitionToRunning::Poll => {
+                bump(&self.counters.polls);
+                // SAFETY: `task` keeps a reference for the whole poll; the waker is never dropped.
+                let waker = unsafe { waker::borrowed(ptr) };
+                let mut cx = Context::from_waker(&waker);
+                // SAFETY: RUNNING is set and we are the run loop.
+                match unsafe { (header.vtable.poll)(ptr, &mut cx) } {
+                    Poll::Ready(outcome) => self.finish(ptr, outcome),
+                    Poll::Pending => {
+                        if header.state.transition_to_idle() == TransitionToIdle::Cancelled {
+                            // The task cancelled itself during the poll; the poll returned
+                            // Pending, so there is no output to win: drop the future now.
+                            // SAFETY: as in the `Cancel` arm.
+                            let outcome = unsafe { (header.vtable.drop_future)(ptr) };
+                            self.finish(ptr, outcome);
+                        }
+                    }
+                }
+            }
+        }
+        drop(task);
+    }
+
+    /// Bookkeeping right after [F], the future's destructor, ran: count it, mark the task
+    /// COMPLETE, hand the result to the `JoinHandle` (or drop it if nobody will take it) and
+    /// release the owned list's reference (R1).
+    fn finish(&self, ptr: NonNull<Header>, outcome: Outcome) {
+        let c = &self.counters;
+        bump(&c.futures_dropped);
+        bump(match outcome {
+            Outcome::Completed => &c.completed,
+            Outcome::Cancelled => &c.cancelled,
+            Outcome::Panicked => &c.panicked,
+        });
+        // SAFETY: the owned list still holds its reference (R1), so the cell is alive.
+        let header = unsafe { ptr.as_ref() };
+        let before = header.state.transition_to_complete();
+        // SAFETY: a task is in the owned list until this point (rule O1).
+        let list_ref = unsafe { self.owned.remove(ptr) };
+        if before.has(JOIN_INTEREST) {
+            // SAFETY: executor thread; the handle only touches the slot from inside its own
+            // methods, none of which is running now.
+            let join_waker = unsafe { (*header.join_waker.get()).take() };
+            if let Some(waker) = join_waker {
+                waker.wake();
+            }
+        } else {
+            // Nobody will take the output: drop it now, on the executor thread.
+            let drop_output = header.vtable.drop_output;
+            let dropped = catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: COMPLETE is set and no handle exists; the output is ours to drop.
+                unsafe { drop_output(ptr) }
+            }));
+            // The task has already ended; a panicking output destructor has no one to tell.
+            if let Err(payload) = dropped {
+                drop_quietly(payload);
+            }
+        }
+        drop(list_ref);
+    }
+
+    /// Shutdown: see [`Executor::shutdown`]. Idempotent.
+    fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        // Wakes caused by the destructors below must land in our local queue.
+        let _enter = context::enter(self);
+        // From here on no remote wake leaves a reference behind in the remote queue.
+        self.shared.close();
+        loop {
+            // Queue entries: release their references; their futures are dropped below.
+            if let Some(entry) = self.queue.pop(&self.main_link) {
+                match entry {
+                    Entry::Main => self.main_queued.set(false),
+                    Entry::Task(task) => task.discard_queued(),
+                }
+                continue;
+            }
+            // Live futures, oldest first.
+            if let Some(ptr) = self.owned.front() {
+                // SAFETY: in the owned list, so alive (O1).
+                let header = unsafe { ptr.as_ref() };
+                header.state.set_cancelled();
+                // SAFETY: the future is still there (O1) and nothing is polling it.
+                let outcome = unsafe { (header.vtable.drop_future)(ptr) };
+                self.finish(ptr, outcome);
+                continue;
+            }
+            // Timer entries no task owned (e.g. a `Sleep` leaked with `mem::forget`).
+            let waker = self.timer.borrow_mut().pop_any();
+            match waker {
+                Some(waker) => drop(waker),
+                None => break,
+            }
+        }
+    }
+
+    fn stats_without_timer(&self) -> Stats {
+        let c = &self.counters;
+        let freed = &self.shared.counters;
+        // Relaxed: see `FreeCounters::record_free`.
+        let tasks_freed = freed.tasks_freed.load(crate::loom::Ordering::Relaxed);
+        let bytes_freed = freed.bytes_freed.load(crate::loom::Ordering::Relaxed);
+        Stats {
+            spawned: c.spawned.get(),
+            polls: c.polls.get(),
+            completed: c.completed.get(),
+            cancelled: c.cancelled.get(),
+            panicked: c.panicked.get(),
+            futures_dropped: c.futures_dropped.get(),
+            tasks_freed,
+            live_tasks: c.spawned.get() - tasks_freed,
+            peak_live_tasks: c.peak_live_tasks.get(),
+            live_task_bytes: c.bytes_allocated.get() - bytes_freed,
+            peak_task_bytes: c.peak_task_bytes.get(),
+            timers_live: 0,
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            timers_live: self.timer.borrow().len() as u64,
+            ..self.stats_without_timer()
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `JoinHandle<T>`: await a task's output, cancel it, or detach it by dropping the handle.
+//!
+//! The handle is one reference to the cell (R3 in `state.rs`) plus the `JOIN_INTEREST` bit.
+//!
+//! - **Await**: a pending poll stores the caller's waker in the header's `join_waker`; when the
+//!   task completes the run loop takes that waker and wakes it. A ready poll moves the result out
+//!   of the cell (the stage becomes `Consumed`).
+//! - **Cancel**: sets `CANCELLED`. An idle task is queued one last time; a queued one is already
+//!   in line. When the run loop reaches it, it drops the future without polling it — so the
+//!   future's destructor runs on the executor thread at the executor's next turn of its queue,
+//!   not inside `cancel()`. This keeps `cancel()` free of re-entrancy: no user destructor runs
+//!   while the caller is in the middle of its own bookkeeping. A task cancelled from inside its own
+//!   poll finishes that poll; if the poll returned `Ready`, the output wins.
+//! - **Drop**: detaches. `JOIN_INTEREST` is cleared; if the output is already there it is dropped
+//!   now, otherwise the run loop drops it the moment it is produced. The task keeps running.
+//!
+//! A handle is `!Send`: its output and its cancel belong to the executor's thread. It is an
+//! ordinary future: any executor on that thread may await it, also after the task's own
+//! executor has shut down (shutdown resolves it to cancelled).
+
+use crate::context;
+use crate::error::JoinError;
+use crate::state::COMPLETE;
+use crate::task::{Header, TaskId, TaskRef};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+/// An owned permission to await, cancel or detach a spawned task.
+#[must_use = "dropping a JoinHandle detaches the task; call `cancel()` to stop it"]
+pub struct JoinHandle<T> {
+    raw: NonNull<Header>,
+    /// `T` is what we read out; `*const ()` makes the handle `!Send + !Sync`.
+    _marker: PhantomData<(T, *const ())>,
+}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// # Safety
+    /// `raw` is a task whose future has output type `T`, and the caller hands over the reference
+    /// that `JOIN_INTEREST` stands for.
+    pub(crate) unsafe fn new(raw: NonNull<Header>) -> JoinHandle<T> {
+        JoinHandle {
+            raw,
+            _marker: PhantomData,
+        }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle owns a reference (R3), so the cell is alive.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// Asks the task to stop. Idempotent; does nothing once the task has completed (the output
+    /// stays). The future is dropped on the executor thread the next time the executor runs its
+    /// queue (or right after the current poll, if a task cancels itself); after that the handle
+    /// yields `Err(e)` with `e.is_cancelled()`.
+    pub fn cancel(&self) {
+        if self.header().state.transition_to_cancelled() {
+            // SAFETY: the transition set SCHEDULED and added the queue entry's reference (R2).
+            context::schedule(unsafe { TaskRef::from_raw(self.raw) });
+        }
+    }
+
+    /// Whether the task's future is gone (completed, cancelled and dropped, or panicked).
+    pub fn is_finished(&self) -> bool {
+        self.header().state.load().has(COMPLETE)
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.header().id
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let header = self.header();
+        if !header.state.load().has(COMPLETE) {
+            // SAFETY: `join_waker` is only touched on the executor thread (this handle is !Send,
+            // so we are on it) and never while another access is in progress: the run loop takes
+            // it out before waking it.
+            let slot = unsafe { &mut *header.join_waker.get() };
+            match slot {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => *slot = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+        let mut output: Option<Result<T, JoinError>> = None;
+        let take_output = header.vtable.take_output;
+        // SAFETY: COMPLETE is set, we are on the executor thread, and `output` has the type the
+        // vtable expects: the cell's output type is `T` by construction (`JoinHandle::new`).
+        unsafe {
+            take_output(
+                self.raw,
+                (&mut output as *mut Option<Result<T, JoinError>>).cast(),
+            )
+        };
+        Poll::Ready(output.expect("take_output always writes the result"))
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // Released last, even if dropping the output below panics.
+        // SAFETY: the handle owns one reference (R3); it is released exactly once, here.
+        let reference = unsafe { TaskRef::from_raw(self.raw) };
+        let header = reference.header();
+        // SAFETY: executor thread (the handle is !Send); nobody else is using the slot now.
+        let waker = unsafe { (*header.join_waker.get()).take() };
+        drop(waker);
+        let before = header.state.unset_join_interest();
+        if before.has(COMPLETE) {
+            let drop_output = header.vtable.drop_output;
+            // SAFETY: COMPLETE is set, executor thread; the output (if not taken) is ours to drop.
+            unsafe { drop_output(self.raw) };
+        }
+        drop(reference);
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("state", &self.header().state.load())
+            .finish()
+    }
+}

@@ -1,0 +1,107 @@
+//! A small single-threaded async executor, written to answer one question:
+//! **when a task is cancelled and there is no garbage collector, when exactly does its memory
+//! come back, and what holds it until then?**
+//!
+//! # The lifecycle of a task
+//!
+//! Three moments matter: **[A]** the cell is allocated, **[F]** the future's destructor runs,
+//! **[M]** the cell's memory is returned to the allocator.
+//!
+//! ```text
+//!  spawn(fut) --[A] Task::allocate: one Box = header + Stage::Running(fut)
+//!      |            refs = 3 (owned list R1, run-queue entry R2, JoinHandle R3)
+//!      v
+//!  +-----------+  run loop pops it   +---------+  poll() = Ready(v)
+//!  | SCHEDULED | ------------------> | RUNNING | ----------------> [F] drop future,
+//!  +-----------+  (drops R2 after)   +---------+                   stage = Finished(Ok(v))
+//!    ^     ^                              | poll() = Pending               |
+//!    |     |  wake(): +1 ref (R2)         v                               |
+//!    |     +-------------------------- IDLE  (its wakers hold refs, R4)   |
+//!    |                                    |                               |
+//!    +-- cancel(): set CANCELLED; --------+                               |
+//!        an idle task is queued one last time (+1 ref, R2)                |
+//!                                                                         |
+//!  run loop pops a CANCELLED task: [F] drop future in place,              v
+//!    stage = Finished(Err(cancelled)) -----------------------------> COMPLETE
+//!                                          drops R1 (leaves the owned list)|
+//!     JoinHandle takes the output, or its drop drops it; with no          |
+//!     handle the output is dropped at once. Every Waker clone and queue   |
+//!     entry is released.                                                  v
+//!                                                    refs == 0: [M] Task::dealloc
+//! ```
+//!
+//! Between [F] and [M] the task is a husk. The future's own heap — its boxes, buffers, its timer
+//! entry — is gone at [F], but the cell, sized for the larger of future and output, stays until
+//! its last reference goes. A `Waker` kept by some other data structure keeps the husk alive,
+//! not the future. [`Stats`] keeps `futures_dropped` ([F]) and `tasks_freed` ([M]) apart so the
+//! gap shows.
+//!
+//! # Cancellation: flag, reschedule once, drop early, free late
+//!
+//! [`JoinHandle::cancel`] sets the task's `CANCELLED` bit. If the task is idle it is queued one
+//! last time; if it is already queued it is left in its place. When the run loop pops a
+//! cancelled task it drops the future **without polling it**. So the future is dropped
+//!
+//! - on the executor thread, always (futures need not be `Send`, and their destructors may
+//!   touch the executor's thread-local state);
+//! - at the latest during the executor's next run of its queue — for instance the
+//!   `block_on(yield_now())` tick after `cancel()` — in FIFO order with the other tasks;
+//! - never inside `cancel()` itself, so the caller's bookkeeping is never re-entered by a
+//!   destructor;
+//! - right after the current poll if a task cancels itself (if that poll returned `Ready`, the
+//!   output wins and the task counts as completed).
+//!
+//! The cell is then freed as soon as the last reference goes: typically when the run loop
+//! releases the queue entry, if the `JoinHandle` was already dropped; otherwise when the handle is
+//! dropped, or when the last `Waker` someone kept is dropped — on whatever thread that is.
+//!
+//! # Reading order
+//!
+//! `state.rs` (the state word and who holds a reference), `task.rs` (the cell, drop vs free),
+//! `waker.rs` (the vtable), `queue.rs` and `owned.rs` (intrusive lists), `shared.rs` and `park.rs`
+//! (wakes from other threads), `executor.rs` (run loop and shutdown), `join.rs`, `timer.rs` and
+//! `sleep.rs`, `yield_now.rs`.
+//!
+//! # Example
+//!
+//! ```
+//! use executor::{Executor, sleep, yield_now};
+//! use std::time::Duration;
+//!
+//! let ex = Executor::new();
+//! let sleeper = ex.spawn(async { sleep(Duration::from_secs(1000)).await; 1 });
+//! let stats = ex.block_on(async {
+//!     yield_now().await;          // the sleeper takes its first poll and registers a timer
+//!     sleeper.cancel();           // asks; nothing is dropped yet
+//!     yield_now().await;          // the run loop drops the future: its timer entry goes too
+//!     sleeper.await.unwrap_err()  // the handle reports the cancel...
+//! });
+//! assert!(stats.is_cancelled());
+//! let stats = ex.shutdown();
+//! assert_eq!((stats.futures_dropped, stats.tasks_freed, stats.timers_live), (1, 1, 0));
+//! ```
+
+mod context;
+mod error;
+mod executor;
+mod join;
+mod loom;
+mod owned;
+mod park;
+mod queue;
+mod shared;
+mod sleep;
+mod state;
+mod stats;
+mod task;
+mod timer;
+mod waker;
+mod yield_now;
+
+pub use error::JoinError;
+pub use executor::{Executor, spawn};
+pub use join::JoinHandle;
+pub use sleep::{Sleep, sleep};
+pub use stats::Stats;
+pub use task::TaskId;
+pub use yield_now::{YieldNow, yield_now};

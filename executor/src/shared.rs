@@ -1,0 +1,112 @@
+//! The half of the executor that other threads can reach.
+//!
+//! Every task cell holds an `Arc<Shared>` (its header's `shared` field), so a `Waker` on any
+//! thread can find its executor's remote queue and parker, even after the `Executor` value itself
+//! is gone. `Shared` holds no task references of its own except the entries in `remote`, and
+//! [`Shared::push_remote`] guarantees those are released once the executor has closed, so the
+//! `Arc` cycle task → `Shared` → remote queue → task cannot leak.
+
+use crate::loom::{Arc, AtomicBool, AtomicU64, Ordering, RemoteQueue};
+use crate::park::Parker;
+use crate::task::TaskRef;
+
+/// Counters that may change on any thread: a cell can be freed wherever its last reference goes.
+pub(crate) struct FreeCounters {
+    pub(crate) tasks_freed: AtomicU64,
+    pub(crate) bytes_freed: AtomicU64,
+}
+
+impl FreeCounters {
+    pub(crate) fn record_free(&self, bytes: usize) {
+        // Relaxed: these are statistics; the executor thread reads them for `Stats` and for the
+        // peak, and sees its own frees in program order.
+        self.tasks_freed.fetch_add(1, Ordering::Relaxed);
+        self.bytes_freed.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// What wakers on any thread share with the executor.
+pub(crate) struct Shared {
+    /// Tasks woken from other threads (or from this thread while the executor is not running),
+    /// each entry holding one reference (R2) and the task's `SCHEDULED` bit.
+    remote: RemoteQueue<TaskRef>,
+    /// Set once, when the executor shuts down. Read and written only with read-modify-write
+    /// operations: see [`Shared::push_remote`].
+    closed: AtomicBool,
+    /// The block_on future was woken from another thread.
+    main_woken: AtomicBool,
+    parker: Parker,
+    pub(crate) counters: FreeCounters,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Shared {
+        Shared {
+            remote: RemoteQueue::new(),
+            closed: AtomicBool::new(false),
+            main_woken: AtomicBool::new(false),
+            parker: Parker::new(),
+            counters: FreeCounters {
+                tasks_freed: AtomicU64::new(0),
+                bytes_freed: AtomicU64::new(0),
+            },
+        }
+    }
+
+    /// Queues a task woken away from its running executor and wakes the executor if it is parked.
+    ///
+    /// The race with shutdown: the executor sets `closed` and then drains `remote` one last
+    /// time. A push that comes after that drain would strand its reference (and, through the
+    /// task's `Arc<Shared>`, leak both). So after pushing, the waker reads `closed` with a
+    /// read-modify-write, and the executor sets it with one too. Read-modify-writes of one
+    /// location are totally ordered, so either the waker's comes first — then the executor's
+    /// `swap` synchronises with it and its final drain sees the push — or the executor's comes
+    /// first — then the waker sees `true` and drains the queue itself. Plain loads would need
+    /// `SeqCst` fences on both sides to say the same.
+    ///
+    /// `this` is a clone of the `Arc` made by the caller: once the task is pushed, the executor
+    /// may run and drop it, and with it possibly the last other `Arc<Shared>`.
+    pub(crate) fn push_remote(this: Arc<Shared>, task: TaskRef) {
+        this.remote.push(task);
+        if this.closed.fetch_or(false, Ordering::AcqRel) {
+            this.drain_remote();
+        } else {
+            this.parker.unpark();
+        }
+    }
+
+    /// The block_on future's waker fired off the executor thread.
+    pub(crate) fn wake_main_remote(&self) {
+        self.main_woken.store(true, Ordering::Release);
+        self.parker.unpark();
+    }
+
+    /// Executor thread: takes the flag set by [`Self::wake_main_remote`].
+    pub(crate) fn take_main_woken(&self) -> bool {
+        self.main_woken.load(Ordering::Relaxed) && self.main_woken.swap(false, Ordering::Acquire)
+    }
+
+    /// Executor thread: the next task woken remotely, if any.
+    pub(crate) fn pop_remote(&self) -> Option<TaskRef> {
+        self.remote.pop()
+    }
+
+    /// Executor thread, at shutdown: after this, no reference can be left in `remote`.
+    pub(crate) fn close(&self) {
+        self.closed.swap(true, Ordering::AcqRel);
+        self.drain_remote();
+    }
+
+    /// Releases every queued reference without running the tasks (the executor is closed).
+    /// May run on any thread: it only moves reference counts, and a cell freed here has no
+    /// future (rule R1).
+    fn drain_remote(&self) {
+        while let Some(task) = self.remote.pop() {
+            task.discard_queued();
+        }
+    }
+
+    pub(crate) fn park(&self, timeout: Option<std::time::Duration>) {
+        self.parker.park(timeout)
+    }
+}

@@ -1,0 +1,382 @@
+//! The state word: five flag bits and a reference count in one `AtomicUsize`.
+//!
+//! Every decision about a task — may it be queued, who drops its future, who frees its cell — is
+//! one read-modify-write on this word, so no two parties can both think they own the answer.
+//!
+//! ```text
+//!  63                                   6   5   4   3   2   1   0
+//! +---------------------------------------+---+---+---+---+---+---+
+//! |          reference count              | - | J | C | X | R | S |
+//! +---------------------------------------+---+---+---+---+---+---+
+//!   S = SCHEDULED  R = RUNNING  X = COMPLETE  C = CANCELLED  J = JOIN_INTEREST
+//! ```
+//!
+//! Who holds a reference (each is one `REF_ONE`):
+//!
+//! - **R1 the owned list.** From spawn until the future is dropped the executor keeps the task in
+//!   its list of live futures; that membership is one reference.
+//! - **R2 a run queue entry.** Exactly while `SCHEDULED` is set the task sits in one run queue
+//!   (local or remote) and that entry is one reference.
+//! - **R3 the `JoinHandle`.** Exactly while `JOIN_INTEREST` is set.
+//! - **R4 each `Waker`.** Every live waker clone is one reference.
+//!
+//! When the count reaches zero the cell's memory is returned (`Task::dealloc`). Because R1 lasts
+//! as long as the future, the count can only reach zero after the future has been dropped, so a
+//! cell is never freed with a live future inside it.
+//!
+//! Only the executor thread sets `RUNNING`, `COMPLETE`, `CANCELLED` or clears `JOIN_INTEREST`.
+//! Other threads only ever set `SCHEDULED` (a remote wake) and move the reference count.
+
+use crate::loom::{AtomicUsize, Ordering};
+use std::fmt;
+
+/// The task is in a run queue, and that queue entry holds a reference (R2).
+/// Set by a wake or by `cancel` on an idle task; cleared when the run loop pops the task.
+/// Never set once `COMPLETE` is set.
+pub(crate) const SCHEDULED: usize = 1 << 0;
+/// The future is being polled on the executor thread. Excludes `COMPLETE`.
+pub(crate) const RUNNING: usize = 1 << 1;
+/// The future has been dropped; the stage holds the result or nothing. Once set, never unset.
+pub(crate) const COMPLETE: usize = 1 << 2;
+/// `cancel()` was called before the task completed. Once set, never unset. The next time the
+/// run loop pops the task (or right after the current poll) it drops the future.
+pub(crate) const CANCELLED: usize = 1 << 3;
+/// The `JoinHandle` is alive and holds a reference (R3). Cleared when it is dropped; while it is
+/// clear, an output is dropped as soon as it is produced.
+pub(crate) const JOIN_INTEREST: usize = 1 << 4;
+
+const REF_SHIFT: u32 = 6;
+/// One reference in the count.
+pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
+
+/// The state of a freshly spawned task: queued, with a `JoinHandle`, and three references:
+/// the owned list (R1), the run queue entry (R2) and the `JoinHandle` (R3).
+pub(crate) const INITIAL: usize = SCHEDULED | JOIN_INTEREST | (3 * REF_ONE);
+
+/// The atomic state word of one task.
+pub(crate) struct State(AtomicUsize);
+
+/// A copy of the state word, printed with flag names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot(pub(crate) usize);
+
+impl Snapshot {
+    pub(crate) fn has(self, flag: usize) -> bool {
+        self.0 & flag != 0
+    }
+    pub(crate) fn refs(self) -> usize {
+        self.0 >> REF_SHIFT
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (SCHEDULED, "SCHEDULED"),
+            (RUNNING, "RUNNING"),
+            (COMPLETE, "COMPLETE"),
+            (CANCELLED, "CANCELLED"),
+            (JOIN_INTEREST, "JOIN_INTEREST"),
+        ];
+        f.write_str("Snapshot(")?;
+        for (flag, name) in names {
+            if self.has(flag) {
+                write!(f, "{name} | ")?;
+            }
+        }
+        write!(f, "refs = {})", self.refs())
+    }
+}
+
+/// What the run loop must do with a task it just popped from a run queue.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TransitionToRunning {
+    /// `RUNNING` is now set: poll the future.
+    Poll,
+    /// The task was cancelled while queued: drop the future without polling it.
+    Cancel,
+    /// The future is already gone (it completed after waking itself, or was cancelled
+    /// in its own poll): only the queue's reference is left to drop.
+    AlreadyComplete,
+}
+
+/// What to do after a poll returned `Pending`.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TransitionToIdle {
+    /// Wait for a wake.
+    Idle,
+    /// The task cancelled itself during the poll: drop the future now.
+    Cancelled,
+}
+
+impl State {
+    pub(crate) fn new() -> Self {
+        State(AtomicUsize::new(INITIAL))
+    }
+
+    pub(crate) fn load(&self) -> Snapshot {
+        Snapshot(self.0.load(Ordering::Acquire))
+    }
+
+    /// Applies `f` in a compare-and-swap loop; `f` returns `None` to leave the word unchanged.
+    fn update<R>(&self, mut f: impl FnMut(Snapshot) -> (Option<usize>, R)) -> R {
+        let mut current = self.0.load(Ordering::Acquire);
+        loop {
+            let (next, result) = f(Snapshot(current));
+            let Some(next) = next else { return result };
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return result,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Run loop, executor thread: clears `SCHEDULED` on a task popped from a run queue and, if
+    /// it is to be polled, sets `RUNNING`. The queue entry's reference now belongs to the caller.
+    pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
+        self.update(|s| {
+            debug_assert!(
+                s.has(SCHEDULED),
+                "popped a task that was not scheduled: {s:?}"
+            );
+            debug_assert!(!s.has(RUNNING), "popped a running task: {s:?}");
+            let cleared = s.0 & !SCHEDULED;
+            if s.has(COMPLETE) {
+                (Some(cleared), TransitionToRunning::AlreadyComplete)
+            } else if s.has(CANCELLED) {
+                (Some(cleared), TransitionToRunning::Cancel)
+            } else {
+                (Some(cleared | RUNNING), TransitionToRunning::Poll)
+            }
+        })
+    }
+
+    /// Executor thread, after `poll` returned `Pending`: clears `RUNNING`.
+    pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
+        let prev = Snapshot(self.0.fetch_and(!RUNNING, Ordering::AcqRel));
+        debug_assert!(prev.has(RUNNING) && !prev.has(COMPLETE), "{prev:?}");
+        if prev.has(CANCELLED) {
+            TransitionToIdle::Cancelled
+        } else {
+            TransitionToIdle::Idle
+        }
+    }
+
+    /// Executor thread, right after the future was dropped: sets `COMPLETE`, clears `RUNNING`.
+    /// Returns the state from before, so the caller sees whether a `JoinHandle` is waiting.
+    pub(crate) fn transition_to_complete(&self) -> Snapshot {
+        let prev = self.update(|s| (Some((s.0 & !RUNNING) | COMPLETE), s));
+        debug_assert!(!prev.has(COMPLETE), "completed twice: {prev:?}");
+        prev
+    }
+
+    /// Any thread, `Waker::wake_by_ref`: sets `SCHEDULED` and adds the queue entry's reference
+    /// (R2) unless the task is already queued or complete. Returns whether the caller must push
+    /// the task onto a run queue. A task woken while `RUNNING` is queued again: a task that wakes
+    /// itself (like `yield_now`) goes to the back of the queue at the moment it wakes.
+    pub(crate) fn transition_to_notified_by_ref(&self) -> bool {
+        self.update(|s| {
+            if s.has(SCHEDULED) || s.has(COMPLETE) {
+                (None, false)
+            } else {
+                (Some((s.0 | SCHEDULED) + REF_ONE), true)
+            }
+        })
+    }
+
+    /// Any thread, `Waker::wake`: like [`transition_to_notified_by_ref`] but the waker's own
+    /// reference becomes the queue entry's. Returns `true` if the caller must push the task;
+    /// `false` if it must instead drop the waker's reference.
+    ///
+    /// [`transition_to_notified_by_ref`]: Self::transition_to_notified_by_ref
+    pub(crate) fn transition_to_notified_by_val(&self) -> bool {
+        self.update(|s| {
+            if s.has(SCHEDULED) || s.has(COMPLETE) {
+                (None, false)
+            } else {
+                (Some(s.0 | SCHEDULED), true)
+            }
+        })
+    }
+
+    /// Executor thread, `JoinHandle::cancel`: sets `CANCELLED` unless the task is complete (then
+    /// the output stays). If the task is idle it is also scheduled one last time, so the run loop
+    /// drops its future; returns `true` if the caller must push it.
+    pub(crate) fn transition_to_cancelled(&self) -> bool {
+        self.update(|s| {
+            if s.has(COMPLETE) || s.has(CANCELLED) {
+                (None, false)
+            } else if s.has(SCHEDULED) || s.has(RUNNING) {
+                (Some(s.0 | CANCELLED), false)
+            } else {
+                (Some((s.0 | CANCELLED | SCHEDULED) + REF_ONE), true)
+            }
+        })
+    }
+
+    /// Executor thread, shutdown: marks a live task cancelled whatever it is doing.
+    pub(crate) fn set_cancelled(&self) {
+        self.0.fetch_or(CANCELLED, Ordering::AcqRel);
+    }
+
+    /// Executor thread, `JoinHandle` drop: clears `JOIN_INTEREST`. Returns the state from before.
+    pub(crate) fn unset_join_interest(&self) -> Snapshot {
+        Snapshot(self.0.fetch_and(!JOIN_INTEREST, Ordering::AcqRel))
+    }
+
+    /// Any thread, `Waker::clone`: adds one reference.
+    pub(crate) fn ref_inc(&self) {
+        // Relaxed is enough: the caller already holds a reference, so the count is not zero and
+        // the cell cannot be freed under us (the same argument as `Arc::clone`).
+        let prev = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
+        if prev > isize::MAX as usize {
+            // Like `Arc`, refuse to let the count overflow: a leaked-waker loop must not turn
+            // into a use-after-free.
+            std::process::abort();
+        }
+    }
+
+    /// Any thread: drops one reference. Returns `true` if it was the last, and the caller must
+    /// free the cell.
+    #[must_use]
+    pub(crate) fn ref_dec(&self) -> bool {
+        let prev = Snapshot(self.0.fetch_sub(REF_ONE, Ordering::AcqRel));
+        debug_assert!(prev.refs() > 0, "reference count underflow: {prev:?}");
+        prev.refs() == 1
+    }
+
+    /// Any thread: a queue entry is discarded without running it (shutdown, or a remote wake
+    /// that lost the race with shutdown): clears `SCHEDULED` and drops the entry's reference in
+    /// one step. Returns `true` if that was the last reference.
+    #[must_use]
+    pub(crate) fn unset_scheduled_and_ref_dec(&self) -> bool {
+        let prev = Snapshot(self.0.fetch_sub(SCHEDULED + REF_ONE, Ordering::AcqRel));
+        debug_assert!(prev.has(SCHEDULED) && prev.refs() > 0, "{prev:?}");
+        prev.refs() == 1
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn state(bits: usize) -> State {
+        State(AtomicUsize::new(bits))
+    }
+
+    #[test]
+    fn initial_state_holds_three_references() {
+        let s = State::new().load();
+        assert_eq!(s.refs(), 3);
+        assert!(s.has(SCHEDULED) && s.has(JOIN_INTEREST));
+        assert!(!s.has(RUNNING) && !s.has(COMPLETE) && !s.has(CANCELLED));
+        assert_eq!(
+            format!("{s:?}"),
+            "Snapshot(SCHEDULED | JOIN_INTEREST | refs = 3)"
+        );
+    }
+
+    #[test]
+    fn transition_to_running_table() {
+        let cases = [
+            (
+                SCHEDULED | REF_ONE,
+                TransitionToRunning::Poll,
+                RUNNING | REF_ONE,
+            ),
+            (
+                SCHEDULED | CANCELLED | REF_ONE,
+                TransitionToRunning::Cancel,
+                CANCELLED | REF_ONE,
+            ),
+            (
+                SCHEDULED | COMPLETE | REF_ONE,
+                TransitionToRunning::AlreadyComplete,
+                COMPLETE | REF_ONE,
+            ),
+        ];
+        for (before, action, after) in cases {
+            let s = state(before);
+            assert_eq!(
+                s.transition_to_running(),
+                action,
+                "from {:?}",
+                Snapshot(before)
+            );
+            assert_eq!(s.load(), Snapshot(after));
+        }
+    }
+
+    #[test]
+    fn wake_schedules_once() {
+        let s = state(REF_ONE);
+        assert!(s.transition_to_notified_by_ref());
+        assert_eq!(s.load(), Snapshot(SCHEDULED | (2 * REF_ONE)));
+        assert!(!s.transition_to_notified_by_ref(), "already queued");
+        assert!(!s.transition_to_notified_by_val(), "already queued");
+        assert_eq!(s.load().refs(), 2);
+    }
+
+    #[test]
+    fn wake_of_running_task_requeues_it() {
+        let s = state(RUNNING | REF_ONE);
+        assert!(s.transition_to_notified_by_val());
+        assert_eq!(s.load(), Snapshot(RUNNING | SCHEDULED | REF_ONE));
+    }
+
+    #[test]
+    fn wake_of_complete_task_does_nothing() {
+        let s = state(COMPLETE | (2 * REF_ONE));
+        assert!(!s.transition_to_notified_by_ref());
+        assert!(!s.transition_to_notified_by_val());
+        assert_eq!(s.load(), Snapshot(COMPLETE | (2 * REF_ONE)));
+    }
+
+    #[test]
+    fn cancel_table() {
+        // (before, must push, after)
+        let cases = [
+            (REF_ONE, true, CANCELLED | SCHEDULED | (2 * REF_ONE)),
+            (SCHEDULED | REF_ONE, false, CANCELLED | SCHEDULED | REF_ONE),
+            (RUNNING | REF_ONE, false, CANCELLED | RUNNING | REF_ONE),
+            (COMPLETE | REF_ONE, false, COMPLETE | REF_ONE),
+            (
+                CANCELLED | SCHEDULED | REF_ONE,
+                false,
+                CANCELLED | SCHEDULED | REF_ONE,
+            ),
+        ];
+        for (before, push, after) in cases {
+            let s = state(before);
+            assert_eq!(
+                s.transition_to_cancelled(),
+                push,
+                "from {:?}",
+                Snapshot(before)
+            );
+            assert_eq!(s.load(), Snapshot(after), "from {:?}", Snapshot(before));
+        }
+    }
+
+    #[test]
+    fn idle_reports_cancel_from_own_poll() {
+        let s = state(RUNNING | REF_ONE);
+        assert_eq!(s.transition_to_idle(), TransitionToIdle::Idle);
+        let s = state(RUNNING | CANCELLED | REF_ONE);
+        assert_eq!(s.transition_to_idle(), TransitionToIdle::Cancelled);
+        assert_eq!(s.load(), Snapshot(CANCELLED | REF_ONE));
+    }
+
+    #[test]
+    fn last_reference_is_reported_once() {
+        let s = state(COMPLETE | SCHEDULED | (2 * REF_ONE));
+        assert!(!s.ref_dec());
+        assert!(s.unset_scheduled_and_ref_dec());
+        assert_eq!(s.load(), Snapshot(COMPLETE));
+    }
+}

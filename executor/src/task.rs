@@ -1,0 +1,384 @@
+//! The task cell: one heap allocation holding a header and the future (later its output).
+//!
+//! ```text
+//!  Task<F>  (#[repr(C)], one Box, never moves until freed)
+//! +-------------------------------------------------------------+
+//! | Header                                                      |
+//! |   link        run-queue link            executor thread only |
+//! |   state       flags + refcount          any thread (atomic)  |
+//! |   vtable      &'static TaskVTable       immutable            |
+//! |   shared      Arc<Shared>               immutable            |
+//! |   id          TaskId                    immutable            |
+//! |   owned_prev, owned_next  live list     executor thread only |
+//! |   join_waker  Option<Waker>             executor thread only |
+//! +-------------------------------------------------------------+
+//! | stage: Running(F) | Finished(Result<F::Output, JoinError>)  |
+//! |        | Consumed                       executor thread only |
+//! +-------------------------------------------------------------+
+//! ```
+//!
+//! The header comes first so that a `NonNull<Header>` can stand for the whole cell: the vtable
+//! knows the concrete `F` and casts back. Two verbs must not be confused:
+//!
+//! - **drop the future** ([`Stage::Running`] → `Consumed` or `Finished`): the future's destructor
+//!   runs, and with it everything the future owns (its boxes, its timer entry, the wakers it
+//!   registered elsewhere). This always happens on the executor thread.
+//! - **free the cell** (`dealloc`): the cell's bytes go back to the allocator. This happens when
+//!   the reference count reaches zero, on whichever thread dropped the last reference — possibly a
+//!   foreign thread dropping the last `Waker`. By then the stage is `Consumed`: nothing with a
+//!   destructor is left in it except the header's `Arc` and (empty) join waker slot.
+//!
+//! Between the two the cell is a husk: the future's own memory is gone but the cell, sized for
+//! the larger of future and output, stays until its last reference goes.
+
+use crate::error::{JoinError, Payload};
+use crate::loom::Arc;
+use crate::queue::Link;
+use crate::shared::Shared;
+use crate::state::State;
+use std::cell::{Cell, UnsafeCell};
+use std::fmt;
+use std::future::Future;
+use std::mem;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+
+/// A task's identity: unique within the process for its whole run.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    fn next() -> TaskId {
+        // Relaxed: uniqueness needs only the atomicity of the increment.
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        TaskId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task #{}", self.0)
+    }
+}
+
+/// The type-independent part of every task cell. See the module docs for who may touch what.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Run-queue link; first, so a queue entry can be a `NonNull<Link>` (see `queue.rs`).
+    pub(crate) link: Link,
+    pub(crate) state: State,
+    pub(crate) vtable: &'static TaskVTable,
+    /// The half of the executor that wakers on any thread can reach; also keeps its counters.
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) id: TaskId,
+    /// Links of the executor's list of live futures (`owned.rs`), reference R1.
+    pub(crate) owned_prev: Cell<Option<NonNull<Header>>>,
+    pub(crate) owned_next: Cell<Option<NonNull<Header>>>,
+    /// The waker of whoever awaits the `JoinHandle`; woken when the task completes.
+    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// How a task's future ended. Each task ends exactly once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// `poll` returned `Ready` and the future was dropped cleanly.
+    Completed,
+    /// The future was dropped because of `cancel()` or shutdown.
+    Cancelled,
+    /// `poll`, or the future's destructor, panicked.
+    Panicked,
+}
+
+/// The operations that need the concrete future type, one static table per `F`.
+pub(crate) struct TaskVTable {
+    /// Polls the future (caller has set `RUNNING`). On `Ready` the future has been dropped and the
+    /// result written to the stage.
+    pub(crate) poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<Outcome>,
+    /// Drops the future without polling it and writes `Err(cancelled)` (or `Err(panic)` if the
+    /// destructor panicked) to the stage.
+    pub(crate) drop_future: unsafe fn(NonNull<Header>) -> Outcome,
+    /// Moves the result out of the stage into `*dst`, a `*mut Option<Result<T, JoinError>>`.
+    pub(crate) take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Drops whatever result the stage holds; the stage becomes `Consumed`.
+    pub(crate) drop_output: unsafe fn(NonNull<Header>),
+    /// Returns the cell's memory to the allocator.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// What the cell holds after the header.
+pub(crate) enum Stage<F: Future> {
+    /// The future, pinned in place: the cell never moves.
+    Running(F),
+    /// The future has been dropped; its result waits for the `JoinHandle`.
+    Finished(Result<F::Output, JoinError>),
+    /// Nothing: the result was taken, or dropped because nobody will take it.
+    Consumed,
+}
+
+/// The cell itself. `#[repr(C)]` with the header first: a pointer to the cell is a pointer to its
+/// header.
+#[repr(C)]
+pub(crate) struct Task<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+impl<F: Future> Task<F> {
+    const VTABLE: TaskVTable = TaskVTable {
+        poll: Self::poll,
+        drop_future: Self::drop_future,
+        take_output: Self::take_output,
+        drop_output: Self::drop_output,
+        dealloc: Self::dealloc,
+    };
+
+    /// The number of bytes one cell of this type takes from the allocator.
+    pub(crate) const SIZE: usize = mem::size_of::<Self>();
+
+    /// [A] Allocates the cell: the one and only allocation of a task. The state starts at
+    /// `INITIAL`: three references, owned by the caller (owned list, run queue, `JoinHandle`).
+    pub(crate) fn allocate(future: F, shared: Arc<Shared>) -> NonNull<Header> {
+        let task = Box::new(Task {
+            header: Header {
+                link: Link::new(),
+                state: State::new(),
+                vtable: &Self::VTABLE,
+                shared,
+                id: TaskId::next(),
+                owned_prev: Cell::new(None),
+                owned_next: Cell::new(None),
+                join_waker: UnsafeCell::new(None),
+            },
+            stage: UnsafeCell::new(Stage::Running(future)),
+        });
+        NonNull::from(Box::leak(task)).cast()
+    }
+
+    /// # Safety
+    /// - `ptr` points to the header of a live `Task<F>` (the caller holds a reference).
+    /// - The caller is on the executor thread and nothing else is using the stage right now:
+    ///   the run loop (under `RUNNING`, or while handling a popped task), or the `JoinHandle`
+    ///   after `COMPLETE` was observed.
+    unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
+        // SAFETY: the caller guarantees a live `Task<F>`; the header is its first field
+        // (`#[repr(C)]`) and `ptr` was derived from the whole cell, so the cast is in bounds.
+        let task = unsafe { ptr.cast::<Task<F>>().as_ref() };
+        // SAFETY: exclusive access to the stage on this thread is the caller's precondition.
+        unsafe { &mut *task.stage.get() }
+    }
+
+    /// [F] Drops the future in place and leaves `Consumed` behind, catching a panicking
+    /// destructor. Even when `drop` panics the compiler's drop glue still drops the remaining
+    /// fields, so afterwards the future is gone either way.
+    ///
+    /// # Safety
+    /// The stage is `Running` and the caller has exclusive access to it (see [`Self::stage`]).
+    unsafe fn drop_future_in_place(stage: &mut Stage<F>) -> Result<(), Payload> {
+        debug_assert!(matches!(stage, Stage::Running(_)));
+        let stage: *mut Stage<F> = stage;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the stage is initialised and we have exclusive access; it is overwritten
+            // below without being read again, so it is never dropped twice.
+            unsafe { ptr::drop_in_place(stage) }
+        }));
+        // SAFETY: `stage` is valid for writes; its old value has just been dropped.
+        unsafe { ptr::write(stage, Stage::Consumed) };
+        result
+    }
+
+    /// # Safety
+    /// `ptr` is a live `Task<F>`, the caller is the run loop and has set `RUNNING`.
+    unsafe fn poll(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        // SAFETY: forwarded from the caller: RUNNING gives the run loop the stage.
+        let stage = unsafe { Self::stage(ptr) };
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let Stage::Running(future) = &mut *stage else {
+                unreachable!("polled a task whose future is gone")
+            };
+            // SAFETY: the future lives inside the heap cell, which is never moved until it is
+            // freed, and it is dropped in place (`drop_future_in_place`): it is pinned.
+            unsafe { Pin::new_unchecked(future) }.poll(cx)
+        }));
+        let result = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                // SAFETY: the stage is still `Running`; we have it exclusively.
+                match unsafe { Self::drop_future_in_place(stage) } {
+                    Ok(()) => Ok(output),
+                    Err(payload) => {
+                        drop_quietly(output);
+                        Err(JoinError::panic(payload))
+                    }
+                }
+            }
+            Err(payload) => {
+                // SAFETY: as above; a panicking poll leaves the future in place, to be dropped.
+                if let Err(second) = unsafe { Self::drop_future_in_place(stage) } {
+                    drop_quietly(second);
+                }
+                Err(JoinError::panic(payload))
+            }
+        };
+        let outcome = match result {
+            Ok(_) => Outcome::Completed,
+            Err(_) => Outcome::Panicked,
+        };
+        *stage = Stage::Finished(result);
+        Poll::Ready(outcome)
+    }
+
+    /// # Safety
+    /// `ptr` is a live `Task<F>` whose future is still there; executor thread, not `RUNNING`.
+    unsafe fn drop_future(ptr: NonNull<Header>) -> Outcome {
+        // SAFETY: forwarded from the caller.
+        let stage = unsafe { Self::stage(ptr) };
+        // SAFETY: the stage is `Running` (precondition) and ours.
+        match unsafe { Self::drop_future_in_place(stage) } {
+            Ok(()) => {
+                *stage = Stage::Finished(Err(JoinError::cancelled()));
+                Outcome::Cancelled
+            }
+            Err(payload) => {
+                *stage = Stage::Finished(Err(JoinError::panic(payload)));
+                Outcome::Panicked
+            }
+        }
+    }
+
+    /// # Safety
+    /// `ptr` is a live `Task<F>` with `COMPLETE` set, executor thread; `dst` points to a valid
+    /// `Option<Result<F::Output, JoinError>>`.
+    unsafe fn take_output(ptr: NonNull<Header>, dst: *mut ()) {
+        // SAFETY: COMPLETE is set, so the run loop is done with the stage; the JoinHandle that
+        // calls us is on the executor thread.
+        let stage = unsafe { Self::stage(ptr) };
+        match mem::replace(stage, Stage::Consumed) {
+            Stage::Finished(result) => {
+                let dst = dst.cast::<Option<Result<F::Output, JoinError>>>();
+                // SAFETY: the caller passes a valid, initialised slot of exactly this type.
+                unsafe { *dst = Some(result) };
+            }
+            _ => panic!("`JoinHandle` polled after it already returned its output"),
+        }
+    }
+
+    /// # Safety
+    /// `ptr` is a live `Task<F>` with `COMPLETE` set; executor thread.
+    unsafe fn drop_output(ptr: NonNull<Header>) {
+        // SAFETY: as for `take_output`.
+        let stage = unsafe { Self::stage(ptr) };
+        drop(mem::replace(stage, Stage::Consumed));
+    }
+
+    /// [M] Returns the cell's bytes to the allocator.
+    ///
+    /// # Safety
+    /// - `ptr` came from [`Task::<F>::allocate`] and its reference count has just reached zero:
+    ///   nobody else can reach the cell any more.
+    /// - The future has been dropped and the output taken or dropped (stage `Consumed`), so
+    ///   nothing `!Send` is left: this may run on any thread.
+    unsafe fn dealloc(ptr: NonNull<Header>) {
+        // SAFETY: refcount zero means exclusive access; the pointer came from `Box::leak` of a
+        // `Box<Task<F>>` in `allocate`, so rebuilding the box gives the allocation back exactly.
+        let task = unsafe { Box::from_raw(ptr.cast::<Task<F>>().as_ptr()) };
+        debug_assert!(matches!(
+            // SAFETY: we own the box, nobody else reads the stage.
+            unsafe { &*task.stage.get() },
+            Stage::Consumed
+        ));
+        task.header.shared.counters.record_free(Self::SIZE);
+        drop(task);
+    }
+}
+
+/// Drops a value whose destructor may panic, on a path that must not unwind (the run loop). The
+/// panic is swallowed; if dropping the panic's own payload panics, that payload is leaked.
+pub(crate) fn drop_quietly<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+        if let Err(inner) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+            mem::forget(inner);
+        }
+    }
+}
+
+/// One counted reference to a task (R1, R2, R3 or R4 of `state.rs`), released on drop.
+pub(crate) struct TaskRef(NonNull<Header>);
+
+// SAFETY: a `TaskRef` only lets another thread touch the header's atomic state, its immutable
+// fields (`vtable`, `shared`, `id`) and, if it drops the last reference, free a cell whose stage
+// is `Consumed` (rule R1 in `state.rs`: the count cannot reach zero while the future lives).
+// The `Cell` fields, the stage and the join waker are only touched on the executor thread.
+unsafe impl Send for TaskRef {}
+
+impl TaskRef {
+    /// Adopts one reference that the caller owns.
+    ///
+    /// # Safety
+    /// `ptr` is the header of a live task and the caller transfers one of its references.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef(ptr)
+    }
+
+    /// Gives up ownership of the reference without dropping it.
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        mem::ManuallyDrop::new(self).0
+    }
+
+    pub(crate) fn as_ptr(&self) -> NonNull<Header> {
+        self.0
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: we hold a reference, so the cell is allocated; the header is only accessed
+        // through shared references (its mutable parts are atomics and cells).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Releases a queue entry's reference (R2) without running the task: clears `SCHEDULED`
+    /// and drops the reference in one step.
+    pub(crate) fn discard_queued(self) {
+        let ptr = self.into_raw();
+        // SAFETY: we held a reference until this line.
+        let header = unsafe { ptr.as_ref() };
+        if header.state.unset_scheduled_and_ref_dec() {
+            let dealloc = header.vtable.dealloc;
+            // SAFETY: the count just reached zero: we were the last reference.
+            unsafe { dealloc(ptr) };
+        }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        let header = self.header();
+        if header.state.ref_dec() {
+            let dealloc = header.vtable.dealloc;
+            // SAFETY: the count just reached zero: we were the last reference, so nobody else
+            // can reach the cell; the vtable was read before the free.
+            unsafe { dealloc(self.0) };
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_at_offset_zero() {
+        // The casts between `Task<F>` and `Header` rely on this.
+        let task = mem::MaybeUninit::<Task<std::future::Ready<u8>>>::uninit();
+        let base = task.as_ptr();
+        // SAFETY: only computing a field address with `addr_of!`, no read.
+        let header = unsafe { ptr::addr_of!((*base).header) };
+        assert_eq!(base.cast::<u8>(), header.cast::<u8>());
+    }
+}

@@ -1,0 +1,81 @@
+//! The task waker: a hand-written `RawWakerVTable` whose data pointer is the task's header.
+//!
+//! A `Waker` made here *is* a counted reference to the task cell (R4 in `state.rs`). The four
+//! functions and what each does to the count:
+//!
+//! | function      | reference count                      | effect                               |
+//! |---------------|--------------------------------------|--------------------------------------|
+//! | `clone`       | +1                                   | a new `Waker` for the same task      |
+//! | `wake`        | consumes the waker's one             | it becomes the queue entry's (R2) if the task gets queued, else it is dropped |
+//! | `wake_by_ref` | +1 only if the task gets queued      | the new reference is the queue entry's |
+//! | `drop`        | -1                                   | frees the cell if it was the last    |
+//!
+//! "Gets queued" means: not already `SCHEDULED` and not `COMPLETE`. So waking a queued task twice
+//! queues it once, and waking a finished task — even after its executor is gone — does nothing
+//! but drop the reference. Wakers are `Send + Sync`: a wake on the executor's own thread while
+//! it runs goes straight into the local queue (no allocation, no atomics beyond the state word);
+//! a wake from anywhere else goes through the remote queue and unparks the executor
+//! (`context::schedule`).
+//!
+//! There is one vtable for all tasks, so `Waker::will_wake` works: two wakers of the same task
+//! compare equal.
+//!
+//! The waker passed to `poll` is *borrowed*: the run loop holds the queue entry's reference for
+//! the whole poll, so [`borrowed`] builds a waker without touching the count and wraps it in
+//! `ManuallyDrop` so that it is never dropped. A future that keeps it calls `clone`.
+
+use crate::context;
+use crate::task::{Header, TaskRef};
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// A waker for the task at `ptr` that does not own a reference.
+///
+/// # Safety
+/// The caller holds a reference to the task for as long as the returned waker is used, and
+/// never drops it (the `ManuallyDrop` makes that the default).
+pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
+    let raw = RawWaker::new(ptr.as_ptr() as *const (), &VTABLE);
+    // SAFETY: the vtable's contract holds for `ptr` (a live task header) as long as the caller's
+    // reference lives, which is the caller's precondition.
+    ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
+}
+
+fn header<'a>(ptr: *const ()) -> &'a Header {
+    // SAFETY: (for every caller below) the data pointer of one of our wakers is a task header
+    // and the waker owns (or borrows from its creator) a reference, so the cell is alive.
+    unsafe { &*(ptr as *const Header) }
+}
+
+/// `Waker::clone`: +1.
+unsafe fn clone(ptr: *const ()) -> RawWaker {
+    header(ptr).state.ref_inc();
+    RawWaker::new(ptr, &VTABLE)
+}
+
+/// `Waker::wake`: consumes the waker's reference.
+unsafe fn wake(ptr: *const ()) {
+    // SAFETY: the waker owned one reference and is being consumed: we adopt it.
+    let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
+    if task.header().state.transition_to_notified_by_val() {
+        context::schedule(task); // the reference is now the queue entry's
+    } // else: `task` drops here, and with it the waker's reference
+}
+
+/// `Waker::wake_by_ref`: +1 if the task gets queued.
+unsafe fn wake_by_ref(ptr: *const ()) {
+    if header(ptr).state.transition_to_notified_by_ref() {
+        // SAFETY: the transition added one reference for the queue entry; we adopt it.
+        let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
+        context::schedule(task);
+    }
+}
+
+/// `Waker::drop`: -1, and [M] frees the cell if that was the last reference.
+unsafe fn drop_waker(ptr: *const ()) {
+    // SAFETY: the waker owned one reference; dropping the `TaskRef` releases it.
+    drop(unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) });
+}
