@@ -288,7 +288,7 @@ impl Core {
     fn park(&self) {
         let timeout = self
             .timer
-            .borrow()
+            .borrow_mut()
             .next_deadline()
             .map(|deadline| deadline.saturating_duration_since(Instant::now()));
         self.shared.park(timeout);
