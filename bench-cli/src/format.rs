@@ -378,7 +378,7 @@ fn markdown(report: &Report) -> String {
 // Numbers for people.
 
 /// `1234567` as `1,234,567`.
-fn count(value: u64) -> String {
+pub fn count(value: u64) -> String {
     let digits = value.to_string();
     let mut grouped = String::new();
     for (index, digit) in digits.chars().enumerate() {

@@ -9,6 +9,8 @@
 
 use std::fs;
 
+use crate::format::count;
+
 /// Where the kernel reports memory.
 const MEMINFO: &str = "/proc/meminfo";
 
@@ -44,11 +46,14 @@ pub fn check_fits(
     }
     let limit = (available as f64 / bytes_per_task).floor() as u64;
     Err(format!(
-        "--tasks {tasks} does not fit in this machine's memory: {tasks} tasks × {bytes_per_task:.0} \
-         bytes per task (the peak heap per task measured on {measured_on} tasks) is {}, but only \
-         {} is available (MemAvailable in {MEMINFO}); the limit here is {limit} tasks",
+        "--tasks {tasks} does not fit in this machine's memory: {} tasks × {bytes_per_task:.0} \
+         bytes per task (the peak heap per task measured on {} tasks) is {}, but only {} is \
+         available (MemAvailable in {MEMINFO}); the limit here is {} tasks",
+        count(tasks),
+        count(measured_on),
         gibibytes(needed),
         gibibytes(available as f64),
+        count(limit),
     ))
 }
 
@@ -83,7 +88,7 @@ mod tests {
         assert_eq!(check_fits(1_000_000, 256.0, 1024, gib), Ok(()));
         let message = check_fits(10_000_000, 256.0, 1024, gib).unwrap_err();
         assert!(
-            message.contains("the limit here is 4194304 tasks"),
+            message.contains("the limit here is 4,194,304 tasks"),
             "{message}"
         );
         assert!(message.contains("2.4 GiB"), "{message}");

@@ -68,18 +68,26 @@ fn cancel_each_keeps_at_most_two_tasks_live_and_returns_every_byte() {
     assert_everything_returned(&report);
 }
 
+/// The peak heap of cancel-each is a constant, not a function of N. Its first cycles may still
+/// grow containers to their working size (a timer, for one, may keep a few dozen stale records
+/// before it purges them), so compare two N well past that.
 #[test]
 fn cancel_each_peak_heap_does_not_grow_with_n() {
-    let small = scenario("test1", 50);
-    let large = scenario("test1", 1000);
+    let smaller = scenario("test1", 1_000);
+    let larger = scenario("test1", 10_000);
     assert_eq!(
-        number(&large, "tasks/peak_live"),
-        number(&small, "tasks/peak_live")
+        number(&larger, "tasks/peak_live"),
+        number(&smaller, "tasks/peak_live")
     );
     assert_eq!(
-        number(&large, "heap/peak_bytes"),
-        number(&small, "heap/peak_bytes"),
+        number(&larger, "heap/peak_bytes"),
+        number(&smaller, "heap/peak_bytes"),
         "cancel-each's peak heap must be a constant, not grow with N"
+    );
+    assert_eq!(
+        number(&larger, "heap/reallocations"),
+        number(&smaller, "heap/reallocations"),
+        "no container grows after the first cycles"
     );
 }
 
