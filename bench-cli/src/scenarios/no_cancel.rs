@@ -2,8 +2,8 @@
 //!
 //! Register N works, yield once so that all N take their first poll, return. The works are
 //! still asleep when the scenario ends: N cells and N timer entries are live until the
-//! executor's shutdown drops them. This is the scenario's point of comparison for the two
-//! cancelling ones: the same N tasks, freed by shutdown instead of by cancel.
+//! executor's shutdown drops them. It is the point of comparison for the two cancelling
+//! scenarios: the same N tasks, freed by shutdown instead of by cancel.
 
 use crate::runtime::Runtime;
 
