@@ -1,0 +1,202 @@
+//! [`WorkScheduler`]: register, unregister, stop — and how each stays safe when the
+//! scheduler is reached again from inside itself.
+//!
+//! # Who may reach the table, and when
+//!
+//! The table of slots sits in a `RefCell` behind an `Rc`, shared by every clone of the
+//! `WorkScheduler` and reached weakly by every done hook. Code outside this crate can run in
+//! the middle of our methods and call back into the scheduler:
+//!
+//! - the work's function, called by `register`;
+//! - `JoinHandle::cancel`, if the executor drops a cancelled future at once: the future's
+//!   destructors and its done hook run inside `cancel()`;
+//! - dropping a `JoinHandle`, which may drop a finished task's output;
+//! - `executor::spawn`, which drops the future (and so runs its hook) if it panics.
+//!
+//! Our executor drops a cancelled future on its next run of the queue, not inside
+//! `cancel()`, but the scheduler must not depend on that. Four rules keep it correct with
+//! either kind of executor:
+//!
+//! - **R1. No borrow across a call out.** A `RefCell` borrow of the table never spans any
+//!   of the calls above. Each method takes out what it needs (a `Slot`, or the whole table),
+//!   lets the borrow end, and only then cancels or drops handles. So a re-entrant call
+//!   always finds the table unborrowed: no double-borrow panic.
+//! - **R2. Remove first, cancel second.** `unregister` and `stop` remove the entry *before*
+//!   cancelling. When the hook then runs (inside `cancel()` or on a later tick) it finds no
+//!   slot and does nothing, and `len()` is already right when `cancel()` runs user code.
+//! - **R3. The slot exists before the task does.** `register` reserves the slot, then
+//!   spawns, then fills the slot with the handle. Whoever ends the work first — its done
+//!   hook, `unregister`, `stop` — removes the slot. If `register` finds its slot gone when
+//!   it comes back with the handle, the work was ended or unregistered meanwhile, and
+//!   `register` cancels the task instead of storing a stale entry.
+//! - **R4. `stop` repeats until the table stays empty.** It takes the whole table, cancels
+//!   everything in it, and looks again: a destructor that registered new works while `stop`
+//!   was cancelling has its works cancelled too, so `len() == 0` when `stop` returns.
+//!
+//! And the `Rc` structure:
+//!
+//! - **R5. The hook holds a `Weak`.** No cycle through the task (see `done_hook.rs`).
+//!   Dropping every `WorkScheduler` clone drops the table and its handles, which *detaches*
+//!   the works (a dropped `JoinHandle` does not cancel); their hooks then find no scheduler.
+//!   Call [`WorkScheduler::stop`] first to cancel them.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::done_hook::DoneHook;
+use crate::slots::{Slot, Slots};
+use crate::work::Work;
+
+/// The state every clone of a [`WorkScheduler`] shares, and that done hooks reach weakly.
+pub(crate) struct Inner {
+    slots: RefCell<Slots>,
+}
+
+impl Inner {
+    /// The done hook's entry point: removes `index` if it is still there. The borrow ends
+    /// inside; the caller drops the returned slot (R1).
+    pub(crate) fn forget(&self, index: u64) -> Option<Slot> {
+        self.slots.borrow_mut().remove(index)
+    }
+}
+
+/// Keeps the works registered on the executor running on this thread, and cancels them on
+/// request.
+///
+/// A `WorkScheduler` is a cheap handle (one `Rc`): clone it into a work's function so the
+/// work can unregister itself, register others, or stop everything from its own body. It is
+/// `!Send`, like the `JoinHandle`s it keeps: it belongs to the executor's thread.
+///
+/// See the [crate docs](crate) for the life of a registered work and the moments at which
+/// its future is dropped and its memory freed.
+#[derive(Clone)]
+pub struct WorkScheduler {
+    inner: Rc<Inner>,
+}
+
+impl WorkScheduler {
+    /// An empty scheduler. Allocates its shared state (one `Rc`) but no table yet: the
+    /// table is allocated by the first `register`.
+    pub fn new() -> WorkScheduler {
+        WorkScheduler {
+            inner: Rc::new(Inner {
+                slots: RefCell::new(Slots::default()),
+            }),
+        }
+    }
+
+    /// Spawns `work` on the executor running on this thread, keeps its `JoinHandle`, and
+    /// returns the work's index.
+    ///
+    /// Like asyncio's `create_task`, this calls the work's function now (building its
+    /// future) but does not poll it: the body starts when the executor next runs its queue.
+    /// It allocates the task cell and nothing else, unless the table has to grow.
+    ///
+    /// # Panics
+    ///
+    /// If no executor is running on this thread (`executor::spawn` panics), or if the
+    /// work's function panics. Either way no entry is left behind.
+    pub fn register(&self, work: Work) -> u64 {
+        let (index, start) = work.into_parts();
+        // R3: the slot first. The borrow ends at the semicolon (R1).
+        self.inner.slots.borrow_mut().reserve(index);
+        // Calls the work's function and the executor: no borrow held (R1). If either
+        // panics, the hook is dropped during unwinding and removes the reserved slot.
+        let hook = DoneHook::new(Rc::downgrade(&self.inner), index);
+        let handle = start(hook);
+        // R3: fill the slot, or learn that it is gone.
+        let stale = self.inner.slots.borrow_mut().fill(index, handle);
+        if let Err(handle) = stale {
+            // The work was unregistered or stopped while its function ran: honour that.
+            // The borrow has ended (R1).
+            handle.cancel();
+        }
+        index
+    }
+
+    /// Removes work `index` and cancels it. Returns `false` if it was not registered
+    /// (never was, already unregistered, stopped, or already ended).
+    ///
+    /// # When what happens
+    ///
+    /// 1. **Now, inside `unregister`:** the entry leaves the table (`len()` drops, and the
+    ///    slot may be reused at once), then the scheduler asks for the cancel
+    ///    (`JoinHandle::cancel`) and drops its handle.
+    /// 2. **On the executor thread, at the latest when the executor next runs its queue**
+    ///    (our executor: the next tick, e.g. the caller's next `yield_now().await`; never
+    ///    inside `cancel()`): the work's future is dropped without another poll, and its
+    ///    done hook finds nothing to remove. If `unregister` is called from inside the
+    ///    work's own body, that poll runs to its end and the future is dropped right after
+    ///    it, in the same tick (if the poll returned `Ready`, the work simply completed).
+    /// 3. **When the last reference to the task goes:** the executor frees the task cell.
+    ///    The scheduler held the handle and has dropped it, so unless a `Waker` of the task
+    ///    is still stored somewhere, that is the same moment as step 2.
+    pub fn unregister(&self, index: u64) -> bool {
+        // The borrow ends at the semicolon (R1, R2).
+        let removed = self.inner.slots.borrow_mut().remove(index);
+        match removed {
+            None => false,
+            Some(Slot::Filled(handle)) => {
+                handle.cancel();
+                true
+            }
+            // `register` is between spawn and fill for this index; it will find the slot
+            // gone and cancel the task itself (R3).
+            Some(Slot::Reserved) => true,
+        }
+    }
+
+    /// Cancels every registered work and empties the scheduler.
+    ///
+    /// When `stop` returns, `len() == 0` and every work that was registered has been asked
+    /// to cancel; after the executor next runs its queue, every one of their futures has
+    /// been dropped. The table's memory is given back. The scheduler stays usable: works
+    /// registered after `stop` run normally.
+    pub fn stop(&self) {
+        loop {
+            // R4: the whole table at once; the borrow ends at the semicolon (R1).
+            let taken = self.inner.slots.borrow_mut().take_all();
+            if taken.len() == 0 {
+                return;
+            }
+            for slot in taken {
+                if let Slot::Filled(handle) = slot {
+                    handle.cancel();
+                }
+                // A `Slot::Reserved` is cancelled by its `register` (R3).
+            }
+        }
+    }
+
+    /// Number of registered works that have not ended, been unregistered, or been stopped.
+    pub fn len(&self) -> usize {
+        self.inner.slots.borrow().len()
+    }
+
+    /// `true` if no work is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many works the table holds before it must grow: 0 before the first `register`
+    /// and after `stop`, at least 16 otherwise. The table's memory is this capacity
+    /// rounded up to a power of two (× 8/7) buckets of 16 bytes plus one control byte each.
+    pub fn capacity(&self) -> usize {
+        self.inner.slots.borrow().capacity()
+    }
+}
+
+impl Default for WorkScheduler {
+    fn default() -> WorkScheduler {
+        WorkScheduler::new()
+    }
+}
+
+impl fmt::Debug for WorkScheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkScheduler")
+            .field("len", &self.len())
+            .finish()
+    }
+}

@@ -1,0 +1,347 @@
+//! Allocation accounting, with a counting global allocator (this binary's alone).
+//!
+//! Counters are thread-local, so tests running side by side on other threads do not disturb
+//! each other: everything a test measures happens on its own thread, the executor's.
+//!
+//! What is shown, exactly:
+//! - `Work::new` of a capture-free function allocates nothing; a capturing one allocates its
+//!   captures once.
+//! - `register` allocates one thing, the task cell, whose size the executor reports.
+//! - A million register + unregister cycles (and a million works that return) end with the
+//!   heap byte for byte where it started, at exactly one allocation and one free per cycle.
+//! - A burst of works registered at once and then unregistered leaves the table at its
+//!   floor again: the heap ends where a single cycle left it. The table's bytes are
+//!   accounted exactly, against a `HashMap` with the same entry size and capacity.
+//! - `stop` and dropping the scheduler give the table back.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::future::pending;
+use std::hint::black_box;
+
+use common::tick;
+use executor::Executor;
+use scheduler::{Work, WorkScheduler};
+
+/// Forwards to `System` and counts, per thread, allocations, frees and live bytes.
+struct Counting;
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+thread_local! {
+    // `const` initialisers and no destructors: reading these never allocates, and they stay
+    // usable until the thread ends.
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static FREES: Cell<u64> = const { Cell::new(0) };
+    static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
+}
+
+fn count_alloc(size: usize) {
+    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+    let _ = LIVE_BYTES.try_with(|n| n.set(n.get() + size as i64));
+}
+
+fn count_free(size: usize) {
+    let _ = FREES.try_with(|n| n.set(n.get() + 1));
+    let _ = LIVE_BYTES.try_with(|n| n.set(n.get() - size as i64));
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, so `System`'s
+// implementation of the `GlobalAlloc` contract is ours. The counting touches only
+// thread-local `Cell`s, which neither allocate nor unwind.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract for `layout`; passed on unchanged.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            count_alloc(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            count_alloc(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller guarantees `ptr` came from this allocator (so from `System`)
+        // with `layout`; passed on unchanged.
+        unsafe { System.dealloc(ptr, layout) };
+        count_free(layout.size());
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller upholds `realloc`'s contract; passed on unchanged.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            // Counted as a free of the old block and an allocation of the new one.
+            count_free(layout.size());
+            count_alloc(new_size);
+        }
+        new
+    }
+}
+
+/// This thread's heap counters at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Heap {
+    allocs: u64,
+    frees: u64,
+    live_bytes: i64,
+}
+
+fn heap() -> Heap {
+    Heap {
+        allocs: ALLOCS.with(Cell::get),
+        frees: FREES.with(Cell::get),
+        live_bytes: LIVE_BYTES.with(Cell::get),
+    }
+}
+
+/// A capture-free work that never ends: its start closure and its future are zero-sized.
+fn idle_work() -> Work {
+    Work::new(pending::<()>)
+}
+
+/// The heap bytes of an empty `HashMap` whose entries are 16 bytes, like the scheduler's
+/// `(u64, Slot)`, made with the given capacity: the reference the scheduler's table is
+/// measured against.
+fn table_bytes(capacity: usize) -> i64 {
+    let before = heap();
+    let table: HashMap<u64, u64> = HashMap::with_capacity(capacity);
+    let bytes = heap().live_bytes - before.live_bytes;
+    drop(black_box(table));
+    bytes
+}
+
+/// Registers `n` idle works at once, lets each take its first poll, unregisters them all,
+/// and lets the executor drop them. Returns the largest capacity the table reached.
+async fn burst(scheduler: &WorkScheduler, n: usize) -> usize {
+    let indices: Vec<u64> = (0..n).map(|_| scheduler.register(idle_work())).collect();
+    let peak_capacity = scheduler.capacity();
+    tick().await;
+    for index in indices {
+        assert!(scheduler.unregister(index));
+    }
+    tick().await;
+    peak_capacity
+}
+
+#[test]
+fn work_new_of_a_capture_free_function_allocates_nothing() {
+    let before = heap();
+    let work = Work::new(|| async {});
+    assert_eq!(heap(), before);
+    drop(work);
+    assert_eq!(heap(), before);
+}
+
+#[test]
+fn work_new_of_a_capturing_function_allocates_its_captures_once() {
+    let payload = [7u64; 3];
+    let before = heap();
+    let work = Work::new(move || async move {
+        black_box(payload);
+    });
+    let after = heap();
+    assert_eq!(after.allocs - before.allocs, 1);
+    assert_eq!(after.live_bytes - before.live_bytes, 24);
+    drop(work);
+    assert_eq!(heap().live_bytes, before.live_bytes);
+}
+
+#[test]
+fn register_allocates_only_the_task_cell_then_unregister_and_tick_free_it() {
+    let ex = Executor::new();
+    ex.block_on(async {
+        let scheduler = WorkScheduler::new();
+        // Warm up: the first register allocates the table, the executor its queue.
+        let index = scheduler.register(idle_work());
+        scheduler.unregister(index);
+        tick().await;
+
+        let before = heap();
+        let cell_bytes_before = ex.stats().live_task_bytes;
+        let index = scheduler.register(idle_work());
+        let after = heap();
+        let cell_bytes = (ex.stats().live_task_bytes - cell_bytes_before) as i64;
+        assert_eq!(
+            after.allocs - before.allocs,
+            1,
+            "one allocation: the task cell"
+        );
+        assert_eq!(after.frees, before.frees);
+        assert_eq!(after.live_bytes - before.live_bytes, cell_bytes);
+
+        assert!(scheduler.unregister(index));
+        tick().await;
+        let end = heap();
+        assert_eq!(end.frees - before.frees, 1);
+        assert_eq!(end.live_bytes, before.live_bytes);
+        eprintln!("task cell of a registered zero-sized work: {cell_bytes} bytes");
+    });
+}
+
+const CYCLES: u64 = 1_000_000;
+
+#[test]
+fn million_register_unregister_tick_cycles_end_where_they_started() {
+    let ex = Executor::new();
+    ex.block_on(async {
+        let scheduler = WorkScheduler::new();
+        let index = scheduler.register(idle_work());
+        scheduler.unregister(index);
+        tick().await;
+
+        let before = heap();
+        let stats_before = ex.stats();
+        let capacity = scheduler.capacity();
+        for _ in 0..CYCLES {
+            let index = scheduler.register(idle_work());
+            assert!(scheduler.unregister(index));
+            tick().await;
+        }
+        let after = heap();
+        let stats = ex.stats();
+        assert_eq!(after.live_bytes, before.live_bytes);
+        assert_eq!(after.allocs - before.allocs, CYCLES);
+        assert_eq!(after.frees - before.frees, CYCLES);
+        assert_eq!(stats.spawned - stats_before.spawned, CYCLES);
+        assert_eq!(stats.cancelled - stats_before.cancelled, CYCLES);
+        assert_eq!(stats.futures_dropped - stats_before.futures_dropped, CYCLES);
+        assert_eq!(stats.tasks_freed - stats_before.tasks_freed, CYCLES);
+        assert_eq!(stats.live_tasks, 0);
+        assert_eq!(scheduler.capacity(), capacity);
+        assert!(scheduler.is_empty());
+        eprintln!(
+            "{CYCLES} register+unregister cycles: {} allocations, {} frees, live bytes {} -> {}",
+            after.allocs - before.allocs,
+            after.frees - before.frees,
+            before.live_bytes,
+            after.live_bytes,
+        );
+    });
+}
+
+#[test]
+fn million_works_return_and_their_hooks_leave_the_heap_where_it_started() {
+    let ex = Executor::new();
+    ex.block_on(async {
+        let scheduler = WorkScheduler::new();
+        scheduler.register(Work::new(|| async {}));
+        tick().await;
+
+        let before = heap();
+        let stats_before = ex.stats();
+        for _ in 0..CYCLES {
+            scheduler.register(Work::new(|| async {}));
+            tick().await;
+        }
+        let after = heap();
+        let stats = ex.stats();
+        assert!(scheduler.is_empty());
+        assert_eq!(after.live_bytes, before.live_bytes);
+        assert_eq!(after.allocs - before.allocs, CYCLES);
+        assert_eq!(after.frees - before.frees, CYCLES);
+        assert_eq!(stats.completed - stats_before.completed, CYCLES);
+        assert_eq!(stats.tasks_freed - stats_before.tasks_freed, CYCLES);
+        assert_eq!(stats.live_tasks, 0);
+    });
+}
+
+const BURST: usize = 100_000;
+
+#[test]
+fn burst_registered_then_unregistered_ends_where_one_work_ended() {
+    let ex = Executor::new();
+    ex.block_on(async {
+        // Warm the executor's own containers (queue, task list) to this burst size with a
+        // throwaway scheduler, so what follows measures the scheduler alone.
+        burst(&WorkScheduler::new(), BURST).await;
+
+        let start = heap();
+        let scheduler = WorkScheduler::new();
+        let with_shared_state = heap();
+        assert_eq!(
+            with_shared_state.allocs - start.allocs,
+            1,
+            "the Rc, no table yet"
+        );
+        let index = scheduler.register(idle_work());
+        scheduler.unregister(index);
+        tick().await;
+        let one_cycle = heap();
+        let floor = scheduler.capacity();
+        let table = one_cycle.live_bytes - with_shared_state.live_bytes;
+        assert_eq!(table, table_bytes(floor));
+
+        let peak_capacity = burst(&scheduler, BURST).await;
+        assert!(peak_capacity >= BURST);
+        let end = heap();
+        assert_eq!(scheduler.capacity(), floor);
+        assert_eq!(end.live_bytes, one_cycle.live_bytes);
+
+        drop(scheduler);
+        assert_eq!(heap().live_bytes, start.live_bytes);
+        // Printed last: the test harness captures output into a buffer that allocates.
+        eprintln!(
+            "table: floor capacity {floor} = {table} bytes; after {BURST} works capacity \
+             {peak_capacity} = {} bytes; back to {table} bytes",
+            table_bytes(peak_capacity),
+        );
+    });
+}
+
+#[test]
+fn register_hundred_then_stop_then_tick_gives_table_and_cells_back() {
+    let ex = Executor::new();
+    ex.block_on(async {
+        burst(&WorkScheduler::new(), 100).await;
+
+        let scheduler = WorkScheduler::new();
+        let start = heap();
+        for _ in 0..100 {
+            scheduler.register(idle_work());
+        }
+        tick().await;
+        scheduler.stop();
+        assert_eq!(scheduler.capacity(), 0);
+        tick().await;
+        assert_eq!(heap().live_bytes, start.live_bytes);
+        assert_eq!(ex.stats().live_tasks, 0);
+    });
+}
+
+#[test]
+fn scheduler_dropped_while_its_work_runs_then_only_the_table_is_freed_at_once() {
+    let ex = Executor::new();
+    let scheduler = WorkScheduler::new();
+    ex.block_on(async {
+        scheduler.register(idle_work());
+        tick().await;
+    });
+    let capacity = scheduler.capacity();
+    let before = heap();
+    drop(scheduler);
+    let after = heap();
+    // The table goes with the last `WorkScheduler`. Its handle is dropped (detaching the
+    // work), which frees nothing while the task lives. The `Rc`'s allocation stays until
+    // the work's hook, a `Weak`, is dropped with the future. A hook holding an `Rc` would
+    // keep the table too, and this would free nothing.
+    assert_eq!(after.frees - before.frees, 1);
+    assert_eq!(before.live_bytes - after.live_bytes, table_bytes(capacity));
+    let stats = ex.shutdown();
+    assert_eq!(
+        (stats.futures_dropped, stats.tasks_freed, stats.live_tasks),
+        (1, 1, 0)
+    );
+}
