@@ -1,1 +1,7 @@
-//! Test-only crate: see `tests/`.
+//! Test-only crate for what spans crates: the executor, the scheduler and the accounting of
+//! their memory together. The tests are in `tests/`; each crate's own tests stay in that crate.
+//!
+//! The library holds one thing the test binaries share: [`counting`], a counting global
+//! allocator kept per thread, which each binary installs as its `#[global_allocator]`.
+
+pub mod counting;

@@ -1,0 +1,353 @@
+//! Where a registered work's memory is at each moment of `unregister`, `stop` and shutdown,
+//! with the scheduler and the executor working together: exact heap counts from the counting
+//! allocator (kept per thread: everything measured runs on the test's own thread, the
+//! executor's) next to the executor's exact `Stats` and the scheduler's `len()`.
+//!
+//! The work is the bench's: "sleep 1000 seconds", so each one holds a timer entry. What stays
+//! allocated once every task is gone is the capacity of the containers that are kept, and each
+//! of its bytes is accounted for from the containers' layouts and growth rules (see
+//! `common/mod.rs`), not copied from a run.
+
+mod common;
+
+use common::{
+    Tasks, grown_vec_capacity, scheduler_shell_bytes, sleeping_work, table_growth, tick,
+    timer_storage_bytes,
+};
+use executor::Executor;
+use scheduler::WorkScheduler;
+use workspace_tests::counting::{CountingAlloc, Delta, Heap, assert_installed};
+
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
+
+/// What one register → yield → unregister → yield cycle should cost beyond the task cell.
+struct ColdGrowth {
+    /// At `register`: the scheduler's table, made room for 16 on first use.
+    table: Delta,
+    /// At the first poll: the timer's slab and heap, each a first block of 4.
+    timer: Delta,
+}
+
+/// One cancel-each cycle (the bench's `cancel-each`, once), checked at each of its moments.
+/// `k` is the cycle's number on this executor; returns the task cell's size.
+async fn cancel_each_cycle(
+    ex: &Executor,
+    scheduler: &WorkScheduler,
+    k: u64,
+    growth: &ColdGrowth,
+) -> u64 {
+    let done = k - 1;
+    let start = Heap::now();
+
+    // register: [A] the cell, and nothing is polled yet.
+    let index = scheduler.register(sleeping_work());
+    let registered = Heap::now();
+    let cell = ex.stats().live_task_bytes;
+    assert_eq!(
+        registered.since(start),
+        Delta {
+            allocs: 1 + growth.table.allocs,
+            frees: growth.table.frees,
+            reallocs: growth.table.reallocs,
+            bytes: cell as i64 + growth.table.bytes,
+        },
+        "register: the task cell (plus the table, on first use)"
+    );
+    assert_eq!(registered.last_alloc as u64, cell, "the cell came last");
+    assert_eq!(scheduler.len(), 1);
+    let moment = Tasks {
+        spawned: k,
+        polls: done,
+        cancelled: done,
+        futures_dropped: done,
+        tasks_freed: done,
+        live_tasks: 1,
+        live_task_bytes: cell,
+        timers_live: 0,
+    };
+    assert_eq!(Tasks::from(ex.stats()), moment);
+
+    // yield: the work's first poll registers its sleep in the timer.
+    tick().await;
+    let polled = Heap::now();
+    assert_eq!(
+        polled.since(registered),
+        growth.timer,
+        "first poll: the timer entry (storage grows only on first use)"
+    );
+    let moment = Tasks {
+        polls: k,
+        timers_live: 1,
+        ..moment
+    };
+    assert_eq!(Tasks::from(ex.stats()), moment);
+
+    // unregister: the entry leaves and the cancel is asked for; nothing is dropped or freed.
+    assert!(scheduler.unregister(index));
+    let unregistered = Heap::now();
+    assert_eq!(scheduler.len(), 0);
+    assert_eq!(unregistered.since(polled), Delta::default());
+    assert_eq!(
+        Tasks::from(ex.stats()),
+        moment,
+        "after unregister the future and its timer entry are still there, the cell is live"
+    );
+
+    // yield: [F] the future is dropped (its timer entry with it) and, the scheduler's handle
+    // being gone already, [M] the cell is freed in the same step.
+    tick().await;
+    let ticked = Heap::now();
+    assert_eq!(
+        ticked.since(unregistered),
+        Delta {
+            allocs: 0,
+            frees: 1,
+            reallocs: 0,
+            bytes: -(cell as i64),
+        }
+    );
+    assert_eq!(ticked.last_free as u64, cell, "the block freed is the cell");
+    assert_eq!(
+        Tasks::from(ex.stats()),
+        Tasks {
+            cancelled: k,
+            futures_dropped: k,
+            tasks_freed: k,
+            live_tasks: 0,
+            live_task_bytes: 0,
+            timers_live: 0,
+            ..moment
+        }
+    );
+    assert_eq!(
+        ticked.since(start).bytes,
+        growth.table.bytes + growth.timer.bytes,
+        "back to the pre-register level, but for the containers' first blocks"
+    );
+    cell
+}
+
+#[test]
+fn scheduler_cancel_each_cycle_frees_cell_on_next_tick() {
+    assert_installed();
+    let cold = ColdGrowth {
+        table: table_growth(1),
+        timer: Delta {
+            allocs: 2,
+            frees: 0,
+            reallocs: 0,
+            bytes: timer_storage_bytes(1),
+        },
+    };
+    let warm = ColdGrowth {
+        table: Delta::default(),
+        timer: Delta::default(),
+    };
+    let ex = Executor::new();
+    ex.block_on(async {
+        let scheduler = WorkScheduler::new();
+        // The first cycle leaves the table at its floor (room for 16 works: 32 buckets of a
+        // 16-byte entry and a control byte, plus one group of control bytes: 560 bytes on
+        // x86_64) and the timer with a first block of 4 slots (4 × 24) and 4 heap records
+        // (4 × 16). Neither goes back when it empties: the table keeps its floor and the
+        // timer's storage never shrinks.
+        let first = cancel_each_cycle(&ex, &scheduler, 1, &cold).await;
+        // Every later cycle costs the cell alone and ends exactly where it started.
+        let second = cancel_each_cycle(&ex, &scheduler, 2, &warm).await;
+        assert_eq!(first, second);
+    });
+    let stats = ex.shutdown();
+    assert_eq!((stats.spawned, stats.live_tasks), (2, 0));
+}
+
+#[test]
+fn stop_then_tick_holds_only_container_capacity() {
+    // Not a power of two, so capacity and length differ.
+    const N: usize = 100;
+    assert_installed();
+    let table = table_growth(N);
+    // The timer's slab and heap grow by doubling from 4, one push per first poll: 4 → 8 → … →
+    // 128, a first block and then five reallocations each.
+    let timer_growth = Delta {
+        allocs: 2,
+        frees: 0,
+        reallocs: 2 * (grown_vec_capacity(N) / 4).trailing_zeros() as u64,
+        bytes: timer_storage_bytes(N),
+    };
+    assert_eq!(timer_growth.reallocs, 10);
+
+    let base = Heap::now();
+    let ex = Executor::new();
+    let scheduler = WorkScheduler::new();
+    ex.block_on(async {
+        let start = Heap::now();
+        for round in 1..=2u64 {
+            let round_start = Heap::now();
+            let before = Tasks::from(ex.stats());
+            for _ in 0..N {
+                scheduler.register(sleeping_work());
+            }
+            let registered = Heap::now();
+            let cell = ex.stats().live_task_bytes / N as u64;
+            // N cells and the table, grown from nothing (`stop` gave the last one back).
+            assert_eq!(
+                registered.since(round_start),
+                Delta {
+                    allocs: N as u64 + table.allocs,
+                    frees: table.frees,
+                    reallocs: table.reallocs,
+                    bytes: (N as u64 * cell) as i64 + table.bytes,
+                }
+            );
+
+            tick().await;
+            let polled = Heap::now();
+            // Round 1 grows the timer's storage; round 2 finds it already big enough.
+            let expected_timer = if round == 1 {
+                timer_growth
+            } else {
+                Delta::default()
+            };
+            assert_eq!(polled.since(registered), expected_timer);
+            let n = N as u64;
+            let moment = Tasks {
+                spawned: before.spawned + n,
+                polls: before.polls + n,
+                cancelled: before.cancelled,
+                futures_dropped: before.futures_dropped,
+                tasks_freed: before.tasks_freed,
+                live_tasks: n,
+                live_task_bytes: n * cell,
+                timers_live: n,
+            };
+            assert_eq!(Tasks::from(ex.stats()), moment);
+
+            // stop: every entry leaves at once and the whole table goes back; the N cancels
+            // are asked for, nothing of the tasks is dropped or freed yet.
+            scheduler.stop();
+            let stopped = Heap::now();
+            assert_eq!((scheduler.len(), scheduler.capacity()), (0, 0));
+            assert_eq!(
+                stopped.since(polled),
+                Delta {
+                    allocs: 0,
+                    frees: 1,
+                    reallocs: 0,
+                    bytes: -table.bytes,
+                },
+                "stop frees the table, and only the table"
+            );
+            assert_eq!(Tasks::from(ex.stats()), moment);
+
+            // tick: [F] and [M] for all N. The timer entries are vacated, not freed.
+            tick().await;
+            let ticked = Heap::now();
+            assert_eq!(
+                ticked.since(stopped),
+                Delta {
+                    allocs: 0,
+                    frees: n,
+                    reallocs: 0,
+                    bytes: -((n * cell) as i64),
+                }
+            );
+            assert_eq!(
+                Tasks::from(ex.stats()),
+                Tasks {
+                    cancelled: before.cancelled + n,
+                    futures_dropped: before.futures_dropped + n,
+                    tasks_freed: before.tasks_freed + n,
+                    live_tasks: 0,
+                    live_task_bytes: 0,
+                    timers_live: 0,
+                    ..moment
+                }
+            );
+            // What is left above the start, byte for byte:
+            // - the timer's slab, 128 slots × 24 bytes = 3072, and its heap, 128 records ×
+            //   16 bytes = 2048: grown for 100 sleeps at once, kept for the next burst;
+            // - the remote queue: 0, no wake came from another thread (it allocates its first
+            //   block on the first remote wake);
+            // - the run queue and the list of live tasks: 0, both are intrusive;
+            // - the scheduler's table: 0, `stop` gave all of it back (unlike `unregister`,
+            //   which keeps the floor).
+            assert_eq!(ticked.since(start).bytes, timer_storage_bytes(N));
+        }
+        assert_eq!(timer_storage_bytes(N), 5120);
+    });
+    let stats = ex.shutdown();
+    assert_eq!(stats.live_tasks, 0);
+    drop(scheduler);
+    assert_eq!(
+        Heap::now().since(base).bytes,
+        0,
+        "shutdown gives the rest back"
+    );
+}
+
+#[test]
+fn executor_shutdown_with_registered_works_empties_scheduler() {
+    const N: usize = 100;
+    assert_installed();
+    let shell = scheduler_shell_bytes();
+    let floor = table_growth(1).bytes;
+
+    let base = Heap::now();
+    let scheduler = WorkScheduler::new();
+    assert_eq!(Heap::now().since(base).bytes, shell);
+    let ex = Executor::new();
+    let indices = ex.block_on(async {
+        let indices: Vec<u64> = (0..N)
+            .map(|_| scheduler.register(sleeping_work()))
+            .collect();
+        tick().await;
+        // Half of them unregistered: cancelled, not yet dropped when shutdown comes.
+        for index in indices.iter().step_by(2) {
+            assert!(scheduler.unregister(*index));
+        }
+        indices
+    });
+    let n = N as u64;
+    assert_eq!(scheduler.len(), N / 2);
+    let cell = ex.stats().live_task_bytes / n;
+    assert_eq!(
+        Tasks::from(ex.stats()),
+        Tasks {
+            spawned: n,
+            polls: n,
+            cancelled: 0,
+            futures_dropped: 0,
+            tasks_freed: 0,
+            live_tasks: n,
+            live_task_bytes: n * cell,
+            timers_live: n,
+        }
+    );
+
+    // Shutdown drops all N futures on this thread: the 50 cancelled ones and the 50 still
+    // registered, whose done hooks remove their entries (and drop the scheduler's handles).
+    let stats = ex.shutdown();
+    assert_eq!(
+        Tasks::from(stats),
+        Tasks {
+            spawned: n,
+            polls: n,
+            cancelled: n,
+            futures_dropped: n,
+            tasks_freed: n,
+            live_tasks: 0,
+            live_task_bytes: 0,
+            timers_live: 0,
+        }
+    );
+    assert_eq!(scheduler.len(), 0);
+    for index in indices {
+        assert!(!scheduler.unregister(index), "work {index} is gone");
+    }
+    // The executor is gone with every cell, its timer and its shared half; what is left is
+    // the scheduler's shared state and its table, shrunk back to its floor as it emptied.
+    assert_eq!(Heap::now().since(base).bytes, shell + floor);
+    drop(scheduler);
+    assert_eq!(Heap::now().since(base).bytes, 0);
+}

@@ -1,0 +1,128 @@
+//! Helpers shared by the cross-crate test binaries: the bench's sleeping work, one tick, an
+//! exact view of the executor's counters, and the expected sizes of the containers the
+//! executor and the scheduler keep, computed from their documented layouts and growth rules.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::mem::size_of;
+use std::task::Waker;
+use std::time::Duration;
+
+use executor::{Stats, sleep, yield_now};
+use scheduler::{Work, WorkScheduler};
+use workspace_tests::counting::{Delta, Heap};
+
+/// How long the bench's work sleeps: far longer than any test runs, so it only ever takes one
+/// poll and ends by being cancelled or by shutdown.
+pub const WORK_SLEEP: Duration = Duration::from_secs(1000);
+
+/// The bench's work: "sleep 1000 seconds". Its function captures nothing (`Work::new`
+/// allocates nothing); its first poll registers one timer entry.
+pub fn sleeping_work() -> Work {
+    Work::new(|| async { sleep(WORK_SLEEP).await })
+}
+
+/// One full tick of the executor, from inside `block_on`: every task runnable now is polled,
+/// or, if cancelled, dropped, once.
+pub async fn tick() {
+    yield_now().await;
+}
+
+/// One slot of the executor's timer slab (`timer.rs`): generation `u32`, free-list link `u32`
+/// and the entry's `Option<Waker>`. 24 bytes on a 64-bit target.
+pub const TIMER_SLOT_BYTES: usize = size_of::<(u32, u32, Option<Waker>)>();
+
+/// One record of the executor's timer heap (`timer.rs`): the deadline in ticks (`u64`) and the
+/// key (slot index `u32`, generation `u32`). 16 bytes.
+pub const TIMER_RECORD_BYTES: usize = size_of::<(u64, u32, u32)>();
+
+/// The capacity of a `Vec` of small elements (at most 1024 bytes each) after `len` single
+/// pushes from empty: the first push makes room for 4, every later growth doubles.
+pub fn grown_vec_capacity(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len.next_power_of_two().max(4)
+    }
+}
+
+/// The bytes of the executor's timer storage after `most` entries were registered at once:
+/// the slab and the heap each grow, one push at a time, to `grown_vec_capacity(most)`, and
+/// neither ever shrinks (removals vacate slots and leave stale records, purged in place).
+pub fn timer_storage_bytes(most: usize) -> i64 {
+    (grown_vec_capacity(most) * (TIMER_SLOT_BYTES + TIMER_RECORD_BYTES)) as i64
+}
+
+/// What the scheduler's table does to the heap while it grows, the way `slots.rs` grows it,
+/// to hold `works` entries: measured on a reference `HashMap` whose entries are 16 bytes like
+/// the scheduler's `(u64, Slot)`, made room for 16 on first use (rule 1) and then filled one
+/// insert at a time (rule 2, a `HashMap` growing: each growth allocates the new table and frees
+/// the old one). `table_growth(1).bytes` is the table's floor.
+pub fn table_growth(works: usize) -> Delta {
+    let mut table: HashMap<u64, u64> = HashMap::new();
+    let before = Heap::now();
+    fill_table(&mut table, 0, works);
+    let delta = Heap::now().since(before);
+    drop(black_box(table));
+    delta
+}
+
+/// What inserting one more entry does to the heap when the scheduler's table holds `works`.
+pub fn table_growth_at(works: usize) -> Delta {
+    let mut table: HashMap<u64, u64> = HashMap::new();
+    fill_table(&mut table, 0, works);
+    let before = Heap::now();
+    fill_table(&mut table, works, works + 1);
+    let delta = Heap::now().since(before);
+    drop(black_box(table));
+    delta
+}
+
+fn fill_table(table: &mut HashMap<u64, u64>, from: usize, to: usize) {
+    for key in from as u64..to as u64 {
+        if table.capacity() == 0 {
+            table.reserve(16);
+        }
+        table.insert(key, key);
+    }
+}
+
+/// The heap bytes `WorkScheduler::new` allocates: its shared state, one `Rc`, no table yet.
+pub fn scheduler_shell_bytes() -> i64 {
+    let before = Heap::now();
+    let scheduler = WorkScheduler::new();
+    let bytes = Heap::now().since(before).bytes;
+    drop(black_box(scheduler));
+    bytes
+}
+
+/// The executor counters these tests assert, as one value so that a mismatch shows them all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tasks {
+    pub spawned: u64,
+    pub polls: u64,
+    pub cancelled: u64,
+    pub futures_dropped: u64,
+    pub tasks_freed: u64,
+    pub live_tasks: u64,
+    pub live_task_bytes: u64,
+    pub timers_live: u64,
+}
+
+impl From<Stats> for Tasks {
+    fn from(stats: Stats) -> Tasks {
+        Tasks {
+            spawned: stats.spawned,
+            polls: stats.polls,
+            cancelled: stats.cancelled,
+            futures_dropped: stats.futures_dropped,
+            tasks_freed: stats.tasks_freed,
+            live_tasks: stats.live_tasks,
+            live_task_bytes: stats.live_task_bytes,
+            timers_live: stats.timers_live,
+        }
+    }
+}
