@@ -6,7 +6,8 @@
 //! only the executor thread touches use plain `Cell`s and are not modelled.
 //!
 //! loom cannot see inside `crossbeam-queue`'s atomics, so under loom the remote queue is a
-//! `Mutex<VecDeque<_>>` with the same two methods.
+//! `Mutex<VecDeque<_>>` with the same two methods, fronted by an atomic length so that it is no
+//! stronger than a lock-free queue (see [`RemoteQueue`]).
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
@@ -35,19 +36,44 @@ impl<T> RemoteQueue<T> {
     }
 }
 
-/// A multi-producer queue for tasks woken from other threads (loom model: a locked deque).
+/// A multi-producer queue for tasks woken from other threads (loom model).
+///
+/// The entries live in a locked deque, but `pop` first looks at an atomic length and returns
+/// `None` without taking the lock when it reads zero. A mutex alone would be a stronger queue
+/// than `SegQueue`: its lock orders every pop after every earlier push, and that ordering would
+/// hide the race that `Shared::push_remote`'s read-modify-write on `closed` exists for (with a
+/// mutex, plain loads of `closed` would pass the models too). With the length check a pop that
+/// does not synchronise with a push may miss it, which is all a lock-free queue promises; the
+/// protocols built on the queue must hold against that.
 #[cfg(loom)]
-pub(crate) struct RemoteQueue<T>(loom::sync::Mutex<std::collections::VecDeque<T>>);
+pub(crate) struct RemoteQueue<T> {
+    entries: loom::sync::Mutex<std::collections::VecDeque<T>>,
+    len: AtomicUsize,
+}
 
 #[cfg(loom)]
 impl<T> RemoteQueue<T> {
     pub(crate) fn new() -> Self {
-        Self(loom::sync::Mutex::new(std::collections::VecDeque::new()))
+        Self {
+            entries: loom::sync::Mutex::new(std::collections::VecDeque::new()),
+            len: AtomicUsize::new(0),
+        }
     }
     pub(crate) fn push(&self, value: T) {
-        self.0.lock().unwrap().push_back(value)
+        let mut entries = self.entries.lock().unwrap();
+        entries.push_back(value);
+        // Release: a pop that reads this count sees the entry (it also takes the lock).
+        self.len.fetch_add(1, Ordering::Release);
     }
     pub(crate) fn pop(&self) -> Option<T> {
-        self.0.lock().unwrap().pop_front()
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut entries = self.entries.lock().unwrap();
+        let value = entries.pop_front();
+        if value.is_some() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        value
     }
 }
