@@ -149,8 +149,13 @@ impl Executor {
         let mut future = pin!(future);
         let waker = Waker::from(core.main_waker.clone());
         let mut cx = Context::from_waker(&waker);
-        // A wake of a previous block_on future means nothing to this one.
+        // A wake of a previous block_on future means nothing to this one: drop its remote flag
+        // and, if it woke itself during the poll that completed it, its stale turn in the queue,
+        // which would otherwise put this future ahead of tasks queued before this call.
         core.shared.take_main_woken();
+        if core.main_queued.replace(false) {
+            core.queue.unlink_main(&core.main_link);
+        }
         core.move_remote_to_local();
         core.queue_main();
         loop {

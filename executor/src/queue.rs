@@ -82,6 +82,36 @@ impl LocalQueue {
         self.len.set(self.len.get() + 1);
     }
 
+    /// Unlinks the `block_on` future's link from wherever it sits in the queue; the caller knows
+    /// it is queued. O(n), but only needed when a `block_on` future woke itself during the poll
+    /// that completed it: that stale turn must not put the next `block_on` future ahead of the
+    /// tasks queued before it.
+    pub(crate) fn unlink_main(&self, main: &Link) {
+        let target = NonNull::from(main);
+        let mut prev: Option<NonNull<Link>> = None;
+        let mut cursor = self.head.get();
+        while let Some(link) = cursor {
+            // SAFETY: `link` is a linked entry, alive (Q1, or the core's own link).
+            let next = unsafe { link.as_ref() }.next.get();
+            if link == target {
+                match prev {
+                    // SAFETY: `prev` is a linked entry, alive for the same reasons.
+                    Some(prev) => unsafe { prev.as_ref() }.next.set(next),
+                    None => self.head.set(next),
+                }
+                if next.is_none() {
+                    self.tail.set(prev);
+                }
+                main.next.set(None);
+                self.len.set(self.len.get() - 1);
+                return;
+            }
+            prev = cursor;
+            cursor = next;
+        }
+        unreachable!("the main link is not in the queue");
+    }
+
     /// Removes the oldest entry. `main` is the address of the executor's main link.
     pub(crate) fn pop(&self, main: &Link) -> Option<Entry> {
         let link = self.head.get()?;
