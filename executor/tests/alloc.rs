@@ -1,0 +1,476 @@
+//! Allocation accounting, in its own test binary with a counting global allocator: each task
+//! costs exactly one allocation of exactly `Stats::live_task_bytes` bytes ([A]), cells go back
+//! to the allocator when their last reference goes ([M]), and spawn+cancel or sleep+cancel
+//! cycles leave the heap at its baseline. The counts are kept per thread, so tests running in
+//! parallel, and the test harness, do not disturb each other.
+
+mod support;
+
+use executor::{Executor, JoinHandle, sleep, spawn, yield_now};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::{Future, pending, poll_fn};
+use std::task::Poll;
+use std::thread;
+use std::time::Duration;
+use support::{WakerSlot, assert_stats, pending_with_waker, tick, yield_forever};
+
+/// Forwards to `System` and counts, for the calling thread, what it did.
+struct Counting;
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Counters {
+    allocs: Cell<u64>,
+    frees: Cell<u64>,
+    reallocs: Cell<u64>,
+    bytes: Cell<i64>,
+    last_alloc_size: Cell<usize>,
+    last_free_size: Cell<usize>,
+}
+
+thread_local! {
+    // `const` and without a destructor: touching it never allocates.
+    static COUNTERS: Counters = const {
+        Counters {
+            allocs: Cell::new(0),
+            frees: Cell::new(0),
+            reallocs: Cell::new(0),
+            bytes: Cell::new(0),
+            last_alloc_size: Cell::new(0),
+            last_free_size: Cell::new(0),
+        }
+    };
+}
+
+fn record(f: impl FnOnce(&Counters)) {
+    // `try_with`: never panic inside the allocator, even while the thread is being torn down.
+    let _ = COUNTERS.try_with(f);
+}
+
+fn bump(cell: &Cell<u64>) {
+    cell.set(cell.get() + 1);
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the bookkeeping only touches a destructor-free thread-local.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract; we pass it on.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            record(|c| {
+                bump(&c.allocs);
+                c.bytes.set(c.bytes.get() + layout.size() as i64);
+                c.last_alloc_size.set(layout.size());
+            });
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            record(|c| {
+                bump(&c.allocs);
+                c.bytes.set(c.bytes.get() + layout.size() as i64);
+                c.last_alloc_size.set(layout.size());
+            });
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        record(|c| {
+            bump(&c.frees);
+            c.bytes.set(c.bytes.get() - layout.size() as i64);
+            c.last_free_size.set(layout.size());
+        });
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds the rest.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            record(|c| {
+                bump(&c.reallocs);
+                c.bytes
+                    .set(c.bytes.get() + new_size as i64 - layout.size() as i64);
+            });
+        }
+        new
+    }
+}
+
+/// This thread's counts at one moment.
+#[derive(Clone, Copy, Debug)]
+struct Heap {
+    allocs: u64,
+    frees: u64,
+    reallocs: u64,
+    bytes: i64,
+    last_alloc_size: usize,
+    last_free_size: usize,
+}
+
+impl Heap {
+    fn now() -> Heap {
+        COUNTERS.with(|c| Heap {
+            allocs: c.allocs.get(),
+            frees: c.frees.get(),
+            reallocs: c.reallocs.get(),
+            bytes: c.bytes.get(),
+            last_alloc_size: c.last_alloc_size.get(),
+            last_free_size: c.last_free_size.get(),
+        })
+    }
+
+    /// What happened between `self` and `later`: (allocations, frees, reallocations, bytes).
+    fn until(self, later: Heap) -> (u64, u64, u64, i64) {
+        (
+            later.allocs - self.allocs,
+            later.frees - self.frees,
+            later.reallocs - self.reallocs,
+            later.bytes - self.bytes,
+        )
+    }
+}
+
+/// Spawns `future` and checks that this cost exactly one allocation, of exactly the bytes
+/// `live_task_bytes` went up by. Returns the handle and the cell's size.
+fn spawn_one<F>(ex: &Executor, future: F) -> (JoinHandle<F::Output>, u64)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let stats_before = ex.stats();
+    let before = Heap::now();
+    let h = ex.spawn(future);
+    let after = Heap::now();
+    let cell = ex.stats().live_task_bytes - stats_before.live_task_bytes;
+    assert_eq!(
+        before.until(after),
+        (1, 0, 0, cell as i64),
+        "spawn = one allocation of live_task_bytes"
+    );
+    assert_eq!(after.last_alloc_size as u64, cell);
+    (h, cell)
+}
+
+/// Runs `h` to completion and checks that this allocated nothing and freed exactly the cell.
+fn join_one<T>(ex: &Executor, h: JoinHandle<T>, cell: u64) -> T {
+    let before = Heap::now();
+    let out = ex.block_on(h).unwrap();
+    let after = Heap::now();
+    assert_eq!(before.until(after), (0, 1, 0, -(cell as i64)));
+    assert_eq!(after.last_free_size as u64, cell);
+    out
+}
+
+#[test]
+fn each_task_costs_exactly_one_allocation_of_live_task_bytes() {
+    let ex = Executor::new();
+
+    let (h, small) = spawn_one(&ex, async { 1u8 });
+    assert_eq!(join_one(&ex, h, small), 1);
+
+    let captured = [3u8; 1000];
+    let (h, big_future) = spawn_one(&ex, async move {
+        captured.iter().map(|&b| u32::from(b)).sum::<u32>()
+    });
+    assert!(
+        big_future > small && big_future >= 1000,
+        "the cell holds the future"
+    );
+    assert_eq!(join_one(&ex, h, big_future), 3000);
+
+    let (h, big_output) = spawn_one(&ex, async { [5u8; 4096] });
+    assert!(
+        big_output > small && big_output >= 4096,
+        "the cell also has room for the output"
+    );
+    assert_eq!(join_one(&ex, h, big_output)[4095], 5);
+
+    // Spawned from inside a task, with the free function: the same single allocation.
+    let outer = ex.spawn(async {
+        let before = Heap::now();
+        let h = spawn(async { 2u8 });
+        let after = Heap::now();
+        assert_eq!(before.until(after).0, 1);
+        h.await.unwrap()
+    });
+    assert_eq!(ex.block_on(outer).unwrap(), 2);
+
+    assert_stats!(ex.stats(), {
+        spawned: 5, completed: 5, tasks_freed: 5, live_tasks: 0, live_task_bytes: 0,
+        peak_task_bytes: big_output,
+    });
+}
+
+#[test]
+fn spawn_cancel_cycles_leave_the_heap_at_its_baseline() {
+    const CYCLES: u64 = if cfg!(miri) { 50 } else { 10_000 };
+    let ex = Executor::new();
+    ex.block_on(async {
+        let base = Heap::now();
+        let mut cell = 0;
+        for _ in 0..CYCLES {
+            let h = spawn(pending::<()>());
+            cell = ex.stats().live_task_bytes;
+            yield_now().await; // first poll
+            h.cancel();
+            yield_now().await; // [F]
+            drop(h); // [M]
+            assert_eq!(Heap::now().bytes, base.bytes);
+        }
+        let (allocs, frees, reallocs, bytes) = base.until(Heap::now());
+        assert_eq!((allocs, frees, reallocs, bytes), (CYCLES, CYCLES, 0, 0));
+        assert_stats!(ex.stats(), {
+            spawned: CYCLES, polls: CYCLES, cancelled: CYCLES, futures_dropped: CYCLES,
+            tasks_freed: CYCLES, live_tasks: 0, peak_live_tasks: 1, peak_task_bytes: cell,
+        });
+    });
+}
+
+#[test]
+fn batch_spawn_then_cancel_all_leaves_the_heap_at_its_baseline() {
+    const TASKS: u64 = if cfg!(miri) { 50 } else { 10_000 };
+    let ex = Executor::new();
+    let mut handles = Vec::with_capacity(TASKS as usize);
+    let base = Heap::now();
+    for _ in 0..TASKS {
+        handles.push(ex.spawn(pending::<()>()));
+    }
+    let cell = ex.stats().live_task_bytes / TASKS;
+    assert_eq!(
+        base.until(Heap::now()),
+        (TASKS, 0, 0, (TASKS * cell) as i64)
+    );
+    tick(&ex);
+    ex.block_on(async {
+        for h in &handles {
+            h.cancel();
+        }
+        yield_now().await;
+    });
+    assert_stats!(ex.stats(), {
+        cancelled: TASKS, futures_dropped: TASKS, tasks_freed: 0, live_tasks: TASKS,
+        live_task_bytes: TASKS * cell,
+    });
+    handles.clear();
+    assert_eq!(base.until(Heap::now()), (TASKS, TASKS, 0, 0));
+    assert_stats!(ex.stats(), {
+        tasks_freed: TASKS, live_tasks: 0, live_task_bytes: 0, peak_live_tasks: TASKS,
+        peak_task_bytes: TASKS * cell,
+    });
+}
+
+const WARM_UP: u64 = 200;
+
+/// `cycles` sleep+cancel cycles after a warm-up: each costs the task cell and nothing else, and
+/// the timer's storage ends where it started.
+fn sleep_cancel_cycles(cycles: u64) {
+    let ex = Executor::new();
+    ex.block_on(async {
+        let cycle = || async {
+            let h = spawn(sleep(Duration::from_secs(1000)));
+            yield_now().await; // registers
+            assert_eq!(ex.stats().timers_live, 1);
+            h.cancel();
+            yield_now().await; // the Sleep is dropped and leaves the timer
+            assert_eq!(ex.stats().timers_live, 0);
+            drop(h);
+        };
+        // Grow the timer's slab and heap to their steady size first (the heap keeps up to 64
+        // stale records before it purges them).
+        for _ in 0..WARM_UP {
+            cycle().await;
+        }
+        let base = Heap::now();
+        for _ in 0..cycles {
+            cycle().await;
+        }
+        assert_eq!(
+            base.until(Heap::now()),
+            (cycles, cycles, 0, 0),
+            "one allocation per cycle (the cell): the timer's storage did not grow"
+        );
+        assert_stats!(ex.stats(), {
+            cancelled: cycles + WARM_UP, live_tasks: 0, peak_live_tasks: 1, timers_live: 0,
+        });
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "a million cycles would take hours under miri")]
+fn million_sleep_cancel_cycles_keep_timer_storage_flat() {
+    sleep_cancel_cycles(1_000_000);
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "the warm-up alone takes over 10 s under miri; the timer has no unsafe code, and \
+              cancel_while_sleeping covers the task side of a cancelled sleep"
+)]
+fn sleep_cancel_cycles_keep_timer_storage_flat() {
+    sleep_cancel_cycles(10_000);
+}
+
+#[test]
+fn wakes_on_the_executor_thread_allocate_nothing() {
+    let ex = Executor::new();
+    let slot = WakerSlot::new();
+    let idle = ex.spawn(pending_with_waker(slot.clone()));
+    let busy = ex.spawn(yield_forever());
+    tick(&ex);
+    let waker = slot.take();
+    let rounds = if cfg!(miri) { 20 } else { 1000 };
+    ex.block_on(async {
+        let base = Heap::now();
+        for _ in 0..rounds {
+            waker.wake_by_ref();
+            let by_value = waker.clone();
+            by_value.wake();
+            drop(waker.clone());
+            yield_now().await;
+        }
+        assert_eq!(base.until(Heap::now()), (0, 0, 0, 0));
+    });
+    drop(waker);
+    drop(slot.take());
+    idle.cancel();
+    busy.cancel();
+    tick(&ex);
+    drop((idle, busy));
+    assert_stats!(ex.stats(), { live_tasks: 0 });
+}
+
+#[test]
+fn wakes_and_cancels_between_block_on_calls_allocate_nothing() {
+    // Behaviour 5: a wake on the executor's own thread goes into the local run queue, without
+    // allocating. That must hold between two `block_on` calls too, when the test (or a bench)
+    // wakes or cancels tasks from outside the run loop; and a cancel is such a wake.
+    // More than one 31-entry block of a `crossbeam` `SegQueue`.
+    const ROUNDS: u64 = if cfg!(miri) { 4 } else { 310 };
+    let ex = Executor::new();
+    let slot = WakerSlot::new();
+    let idle = ex.spawn(pending_with_waker(slot.clone()));
+    tick(&ex);
+    let base = Heap::now();
+    for _ in 0..ROUNDS {
+        slot.take().wake();
+        tick(&ex);
+    }
+    assert_eq!(base.until(Heap::now()), (0, 0, 0, 0), "wakes allocated");
+    let base = Heap::now();
+    for _ in 0..ROUNDS {
+        let h = ex.spawn(pending::<()>());
+        tick(&ex);
+        h.cancel();
+        tick(&ex);
+    }
+    assert_eq!(
+        base.until(Heap::now()),
+        (ROUNDS, ROUNDS, 0, 0),
+        "spawn+cancel cycles cost more than the cells"
+    );
+    drop((idle, slot.take()));
+}
+
+#[test]
+fn waker_outliving_its_executor_frees_the_cell_on_last_drop() {
+    let slot = WakerSlot::new();
+    let base = Heap::now();
+    let ex = Executor::new();
+    drop(ex.spawn(pending_with_waker(slot.clone())));
+    tick(&ex);
+    let cell = ex.stats().live_task_bytes;
+    drop(ex);
+    let waker = slot.take();
+    let before = Heap::now();
+    assert!(
+        base.until(before).3 >= cell as i64,
+        "the husk is still allocated"
+    );
+    drop(waker);
+    // The cell went, and with it the executor's shared half, which it kept alive.
+    assert_eq!(
+        base.until(Heap::now()).3,
+        0,
+        "the heap is back where it started"
+    );
+    assert!(before.until(Heap::now()).1 >= 1);
+}
+
+#[test]
+fn cell_is_freed_on_the_thread_that_drops_the_last_waker() {
+    let ex = Executor::new();
+    let slot = WakerSlot::new();
+    let h = ex.spawn({
+        let slot = slot.clone();
+        poll_fn(move |cx| {
+            slot.put(cx.waker());
+            Poll::Ready(())
+        })
+    });
+    ex.block_on(h).unwrap();
+    let cell = ex.stats().live_task_bytes;
+    assert_stats!(ex.stats(), { futures_dropped: 1, tasks_freed: 0, live_tasks: 1 });
+    let waker = slot.take();
+    let (frees, bytes, size) = thread::spawn(move || {
+        let before = Heap::now();
+        drop(waker);
+        let after = Heap::now();
+        let (_, frees, _, bytes) = before.until(after);
+        (frees, bytes, after.last_free_size)
+    })
+    .join()
+    .unwrap();
+    assert_eq!((frees, bytes, size as u64), (1, -(cell as i64), cell));
+    assert_stats!(ex.stats(), { tasks_freed: 1, live_tasks: 0, live_task_bytes: 0 });
+}
+
+#[test]
+fn shutdown_frees_every_cell_nothing_else_holds() {
+    let base = Heap::now();
+    let ex = Executor::new();
+    let sleeping = ex.spawn(sleep(Duration::from_secs(1000)));
+    drop(ex.spawn(pending::<()>()));
+    tick(&ex);
+    let queued = ex.spawn(async {});
+    let stats = ex.shutdown();
+    // The detached cell is freed; the two with handles wait for them.
+    assert_stats!(stats, { cancelled: 3, tasks_freed: 1, live_tasks: 2 });
+    let before = Heap::now();
+    drop(sleeping);
+    let (_, frees, _, bytes) = before.until(Heap::now());
+    assert_eq!(frees, 1);
+    assert!(bytes < 0);
+    drop(queued);
+    assert_eq!(
+        base.until(Heap::now()).3,
+        0,
+        "the heap is back where it started"
+    );
+}
+
+#[test]
+fn executor_lifetime_leaves_the_heap_at_its_baseline() {
+    let base = Heap::now();
+    {
+        let ex = Executor::new();
+        for i in 0..10 {
+            drop(ex.spawn(async move {
+                sleep(Duration::from_millis(i)).await;
+            }));
+        }
+        let h = ex.spawn(async { yield_now().await });
+        ex.block_on(h).unwrap();
+    }
+    assert_eq!(base.until(Heap::now()).3, 0);
+}
