@@ -4,7 +4,9 @@
 //! run. Three things look it up:
 //!
 //! - [`schedule`]: a woken task whose executor is the one running here goes straight into the
-//!   local run queue; any other wake goes through its executor's remote queue.
+//!   local run queue. So does one whose executor belongs to this thread but is not running
+//!   right now (found through `Shared::owner_core`). Any other wake — from another thread, or
+//!   after shutdown began — goes through its executor's remote queue.
 //! - the free function `spawn`, which spawns on the running executor;
 //! - `Sleep`'s first poll, which registers with the running executor's timer.
 
@@ -17,11 +19,28 @@ use std::ptr;
 #[cfg(not(loom))]
 std::thread_local! {
     static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
+    static TOKEN: Cell<u64> = const { Cell::new(0) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
     static CURRENT: Cell<*const Core> = Cell::new(ptr::null());
+    static TOKEN: Cell<u64> = Cell::new(0);
+}
+
+/// A number that identifies this thread for as long as the process runs (never reused, unlike
+/// `ThreadId`'s storage or a thread-local's address); 0 if thread-locals are already gone.
+pub(crate) fn thread_token() -> u64 {
+    // Plain std atomics even under loom: uniqueness needs only the increment's atomicity.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    TOKEN
+        .try_with(|token| {
+            if token.get() == 0 {
+                token.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            }
+            token.get()
+        })
+        .unwrap_or(0)
 }
 
 /// Restores the previous value of `CURRENT` when dropped (also on unwind).
@@ -69,8 +88,13 @@ pub(crate) fn schedule(task: TaskRef) {
         }
         _ => Some(task),
     });
-    if let Some(task) = task {
-        let shared = task.header().shared.clone();
-        Shared::push_remote(shared, task);
+    let Some(task) = task else { return };
+    if let Some(core) = task.header().shared.owner_core() {
+        // SAFETY: `owner_core` returned it on this thread, just now: see its docs for why the
+        // core is alive and its local queue is ours to push onto.
+        unsafe { core.as_ref() }.push_local(task);
+        return;
     }
+    let shared = task.header().shared.clone();
+    Shared::push_remote(shared, task);
 }

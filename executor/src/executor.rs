@@ -96,7 +96,7 @@ impl Executor {
     /// A new executor with no tasks.
     pub fn new() -> Executor {
         let shared = Arc::new(Shared::new());
-        Executor {
+        let executor = Executor {
             core: Box::new(Core {
                 main_waker: std::sync::Arc::new(MainWaker {
                     shared: shared.clone(),
@@ -112,7 +112,9 @@ impl Executor {
                 closed: Cell::new(false),
             }),
             _not_send: PhantomData,
-        }
+        };
+        executor.core.shared.set_local_core(&executor.core);
+        executor
     }
 
     /// Spawns `future` as a task: [A] one allocation holds it, and it goes to the back of the
@@ -127,10 +129,10 @@ impl Executor {
 
     /// Runs `future` to completion on this thread, running every spawned task meanwhile.
     ///
-    /// `future` is not a task (it is not counted in [`Stats`]) but takes its turn in the same FIFO
-    /// queue: it is polled first after everything already queued, and each time it is woken it
-    /// goes to the back. So `block_on(yield_now())` is one full tick: each task runnable at that
-    /// moment is polled, or if cancelled dropped, once.
+    /// `future` is not a task (it is not counted in [`Stats`]) but shares the FIFO queue with
+    /// the tasks: it is polled once at the start, and each time it is woken it goes to the back
+    /// of the queue, behind every task runnable at that moment. So `block_on(yield_now())` is one
+    /// full tick: each task runnable when it starts is polled, or if cancelled dropped, once.
     ///
     /// # Panics
     /// If an executor is already running on this thread (e.g. when called from inside a task or
@@ -157,7 +159,11 @@ impl Executor {
             core.queue.unlink_main(&core.main_link);
         }
         core.move_remote_to_local();
-        core.queue_main();
+        // The future's first turn is now. After that it queues like a task: at the back, each
+        // time it is woken.
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
         loop {
             match core.next_entry() {
                 Some(Entry::Task(task)) => core.run_task(task),

@@ -51,6 +51,12 @@
 //! - right after the current poll if a task cancels itself (if that poll returned `Ready`, the
 //!   output wins and the task counts as completed).
 //!
+//! One exception to "at the latest": if another thread is in the middle of waking the task —
+//! its waker has set `SCHEDULED` but has not yet pushed the task onto the remote queue — then
+//! `cancel()` finds the task already queued and leaves it there. The future is dropped when that
+//! push lands (the push also unparks the executor), still exactly once, on the executor thread,
+//! unpolled. The loom model `loom_cancel.rs` shows the interleaving.
+//!
 //! The cell is then freed as soon as the last reference goes: typically when the run loop
 //! releases the queue entry, if the `JoinHandle` was already dropped; otherwise when the handle is
 //! dropped, or when the last `Waker` someone kept is dropped — on whatever thread that is.

@@ -1,4 +1,4 @@
-//! The synchronisation facade: `std` and `parking_lot` normally, `loom` under `--cfg loom`.
+//! The synchronisation facade: `std` normally, `loom` under `--cfg loom`.
 //!
 //! Everything that another thread can touch (the state word, the shared half of the executor,
 //! the remote run queue, the parker) is built from the types re-exported here, so that the
@@ -12,12 +12,16 @@
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Condvar, Mutex};
 
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Condvar, Mutex};
 
 /// A multi-producer queue for tasks woken from other threads.
 #[cfg(not(loom))]

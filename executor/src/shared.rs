@@ -5,10 +5,18 @@
 //! is gone. `Shared` holds no task references of its own except the entries in `remote`, and
 //! [`Shared::push_remote`] guarantees those are released once the executor has closed, so the
 //! `Arc` cycle task → `Shared` → remote queue → task cannot leak.
+//!
+//! It also remembers which thread owns the executor and, while the executor lives, where its
+//! core is, so that a wake or a `cancel()` on the owning thread *between* `block_on` calls still
+//! goes straight into the local queue (no allocation, no atomics beyond the state word) rather
+//! than through the remote queue ([`Shared::owner_core`]).
 
-use crate::loom::{Arc, AtomicBool, AtomicU64, Ordering, RemoteQueue};
+use crate::context;
+use crate::executor::Core;
+use crate::loom::{Arc, AtomicBool, AtomicPtr, AtomicU64, Ordering, RemoteQueue};
 use crate::park::Parker;
 use crate::task::TaskRef;
+use std::ptr::NonNull;
 
 /// Counters that may change on any thread: a cell can be freed wherever its last reference goes.
 pub(crate) struct FreeCounters {
@@ -27,9 +35,15 @@ impl FreeCounters {
 
 /// What wakers on any thread share with the executor.
 pub(crate) struct Shared {
-    /// Tasks woken from other threads (or from this thread while the executor is not running),
-    /// each entry holding one reference (R2) and the task's `SCHEDULED` bit.
+    /// Tasks woken from other threads, each entry holding one reference (R2) and the task's
+    /// `SCHEDULED` bit.
     remote: RemoteQueue<TaskRef>,
+    /// The token (`context::thread_token`) of the thread that created, and so owns, the
+    /// executor: `Executor` is `!Send`, so it never leaves that thread.
+    owner: u64,
+    /// The executor's core from `Executor::new` until its shutdown begins, null before and
+    /// after. Written and read only on the owning thread.
+    local_core: AtomicPtr<Core>,
     /// Set once, when the executor shuts down. Read and written only with read-modify-write
     /// operations: see [`Shared::push_remote`].
     closed: AtomicBool,
@@ -43,6 +57,8 @@ impl Shared {
     pub(crate) fn new() -> Shared {
         Shared {
             remote: RemoteQueue::new(),
+            owner: context::thread_token(),
+            local_core: AtomicPtr::new(std::ptr::null_mut()),
             closed: AtomicBool::new(false),
             main_woken: AtomicBool::new(false),
             parker: Parker::new(),
@@ -86,6 +102,30 @@ impl Shared {
         self.main_woken.load(Ordering::Relaxed) && self.main_woken.swap(false, Ordering::Acquire)
     }
 
+    /// Owning thread, `Executor::new`: publishes the core for [`Shared::owner_core`].
+    pub(crate) fn set_local_core(&self, core: &Core) {
+        debug_assert_eq!(self.owner, context::thread_token());
+        self.local_core
+            .store(core as *const Core as *mut Core, Ordering::Relaxed);
+    }
+
+    /// The executor's core, if the caller is on the owning thread and the executor has not begun
+    /// to shut down.
+    ///
+    /// The pointer may be dereferenced right away, on this thread, to push onto the local queue:
+    /// `local_core` is non-null only from `Executor::new` until the first step of the executor's
+    /// shutdown, both on the owning thread, and the core sits at a fixed heap address that whole
+    /// time. So on the owning thread (the token check) the executor cannot go away under the
+    /// caller. Nothing else is using its local queue either: a run loop of this executor would
+    /// have been found through `context::CURRENT` first, and no other executor method runs user
+    /// code in the middle of a queue update.
+    pub(crate) fn owner_core(&self) -> Option<NonNull<Core>> {
+        if self.owner != context::thread_token() {
+            return None;
+        }
+        NonNull::new(self.local_core.load(Ordering::Relaxed))
+    }
+
     /// Executor thread: the next task woken remotely, if any.
     pub(crate) fn pop_remote(&self) -> Option<TaskRef> {
         self.remote.pop()
@@ -93,6 +133,8 @@ impl Shared {
 
     /// Executor thread, at shutdown: after this, no reference can be left in `remote`.
     pub(crate) fn close(&self) {
+        self.local_core
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
         self.closed.swap(true, Ordering::AcqRel);
         self.drain_remote();
     }

@@ -60,20 +60,20 @@ fn cancel_while_queued() {
         guarded(probe.guard(), yield_forever()),
     ));
     ex.block_on(async {
-        // Queue [task, main]: the task is polled and re-queues itself; main yields behind it; the
-        // task is polled again and re-queues itself; main resumes. The task is queued now.
+        // Main's first poll yields: queue [task, main]. The task is polled and re-queues itself
+        // behind main; main resumes. The task is queued now.
         yield_now().await;
-        assert_eq!(polls.get(), 2);
+        assert_eq!(polls.get(), 1);
         h.cancel();
         assert_eq!(probe.drops(), 0, "cancel() itself never drops the future");
         // The queued task is left in its place; when the run loop reaches it, it drops it.
         yield_now().await;
         assert_eq!(probe.drops(), 1);
-        assert_eq!(polls.get(), 2, "a cancelled task is never polled again");
+        assert_eq!(polls.get(), 1, "a cancelled task is never polled again");
     });
     probe.assert_dropped_on_this_thread();
     assert_stats!(ex.stats(), {
-        spawned: 1, polls: 2, completed: 0, cancelled: 1, panicked: 0, futures_dropped: 1,
+        spawned: 1, polls: 1, completed: 0, cancelled: 1, panicked: 0, futures_dropped: 1,
         tasks_freed: 0, live_tasks: 1, timers_live: 0,
     });
     assert!(ex.block_on(h).unwrap_err().is_cancelled());
@@ -174,11 +174,11 @@ fn cancel_from_own_poll_pending() {
     assert_eq!(
         log.take(),
         [
+            "main polled",
             "poll starts",
             "cancel returned",
             "poll returns Pending",
             "future dropped",
-            "main polled",
             "main resumes",
         ]
     );
@@ -248,7 +248,7 @@ fn cancel_twice() {
 }
 
 #[test]
-fn cancel_idle_task_from_another_task_drops_it_in_the_same_tick() {
+fn cancel_idle_task_from_another_task_drops_it_at_its_next_turn() {
     let ex = Executor::new();
     let probe = Probe::new();
     let slot = WakerSlot::new();
@@ -257,8 +257,11 @@ fn cancel_idle_task_from_another_task_drops_it_in_the_same_tick() {
         idle.cancel();
         idle.await.unwrap_err().is_cancelled()
     });
-    // Queue [idle, canceller, main]: idle parks; canceller cancels it (idle goes to the back)
-    // and awaits its handle; main yields; the run loop reaches idle and drops it.
+    // Main's first poll yields: queue [idle, canceller, main]. Idle parks; canceller cancels it
+    // (idle goes to the back, behind main) and awaits its handle; main resumes and the tick ends.
+    tick(&ex);
+    assert_eq!(probe.drops(), 0, "cancel() only queued it");
+    // Next tick: [idle, ..]: the run loop reaches idle and drops it, which wakes the canceller.
     tick(&ex);
     assert_eq!(probe.drops(), 1);
     assert!(slot.is_filled(), "the idle task's waker is still out there");
