@@ -42,7 +42,11 @@ const MAINTENANCE_INTERVAL: u32 = 61;
 /// `!Send + !Sync`: one thread spawns, polls and drops everything. Dropping it does what
 /// [`Executor::shutdown`] does.
 pub struct Executor {
-    core: Box<Core>,
+    /// The core, allocated by `Box` in `new` and freed in `drop`. A raw pointer rather than a
+    /// `Box` field: a `Box` asserts unique access whenever it is moved (as `Executor` is, when
+    /// `new` returns it), which would invalidate the pointers to the core that `Shared` and the
+    /// thread-local keep. Only shared references to the core are ever made from it.
+    core: NonNull<Core>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -97,7 +101,7 @@ impl Executor {
     pub fn new() -> Executor {
         let shared = Arc::new(Shared::new());
         let executor = Executor {
-            core: Box::new(Core {
+            core: NonNull::from(Box::leak(Box::new(Core {
                 main_waker: std::sync::Arc::new(MainWaker {
                     shared: shared.clone(),
                 }),
@@ -110,11 +114,17 @@ impl Executor {
                 main_queued: Cell::new(false),
                 pops: Cell::new(0),
                 closed: Cell::new(false),
-            }),
+            }))),
             _not_send: PhantomData,
         };
-        executor.core.shared.set_local_core(&executor.core);
+        executor.core().shared.set_local_core(executor.core());
         executor
+    }
+
+    fn core(&self) -> &Core {
+        // SAFETY: `core` points to the `Core` leaked in `new`, which is freed only in `drop`;
+        // nothing ever takes a mutable reference to it.
+        unsafe { self.core.as_ref() }
     }
 
     /// Spawns `future` as a task: [A] one allocation holds it, and it goes to the back of the
@@ -124,7 +134,7 @@ impl Executor {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core.spawn(future)
+        self.core().spawn(future)
     }
 
     /// Runs `future` to completion on this thread, running every spawned task meanwhile.
@@ -146,7 +156,7 @@ impl Executor {
             "`Executor::block_on` called while an executor is already running on this thread \
              (from inside a task or a block_on future); spawn the work or await it instead"
         );
-        let core = &*self.core;
+        let core = self.core();
         let _enter = context::enter(core);
         let mut future = pin!(future);
         let waker = Waker::from(core.main_waker.clone());
@@ -180,7 +190,7 @@ impl Executor {
 
     /// The executor's counters, now.
     pub fn stats(&self) -> Stats {
-        self.core.stats()
+        self.core().stats()
     }
 
     /// Shuts the executor down and returns the final counters.
@@ -191,14 +201,18 @@ impl Executor {
     /// `JoinHandle` or a `Waker` elsewhere is freed when that goes; the returned `live_tasks`
     /// counts them.
     pub fn shutdown(self) -> Stats {
-        self.core.close();
-        self.core.stats()
+        self.core().close();
+        self.core().stats()
     }
 }
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        self.core.close();
+        self.core().close();
+        // SAFETY: `core` came from `Box::leak` in `new` and is freed only here; `close` has
+        // cleared every pointer to it (`Shared::local_core`, and the thread-local was restored
+        // when `close` returned), and no reference to it outlives this call.
+        drop(unsafe { Box::from_raw(self.core.as_ptr()) });
     }
 }
 
