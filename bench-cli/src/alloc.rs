@@ -20,15 +20,57 @@
 //! 3. `peak_bytes` can be pulled down to "now" with [`CountingAlloc::reset_peak`]; a scenario does
 //!    that at its start, so its peak is its own and not an earlier scenario's.
 //!
-//! The counters are atomics because `GlobalAlloc` must be `Sync`. The bench runs on one
-//! thread, so `Relaxed` ordering is enough: a thread always sees its own writes in order.
+//! The counters are atomics because `GlobalAlloc` must be `Sync`. The scenarios run on one
+//! thread, so `Relaxed` ordering is enough: a thread always sees its own writes in order. (A
+//! peer runtime may allocate on a helper thread of its own, as smol's `async-io` reactor
+//! does; those blocks are counted too, each counter update being atomic.)
+//!
+//! The counters live in [`ALLOCATOR`]; a program installs them as its global allocator with
+//! the zero-sized [`Counted`], as the `bench-cli` binary does:
+//!
+//! ```text
+//! #[global_allocator]
+//! static GLOBAL: bench_cli::alloc::Counted = bench_cli::alloc::Counted;
+//! ```
+//!
+//! The criterion benches link the same library without installing it, so their timings carry
+//! no counting.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// The process-wide allocator. Declared here so that everything, from `main` on, is counted.
-#[global_allocator]
+/// The process-wide counters, counting once a program installs [`Counted`].
 pub static ALLOCATOR: CountingAlloc = CountingAlloc::new();
+
+/// The global allocator that counts into [`ALLOCATOR`]: install it with `#[global_allocator]`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counted;
+
+// SAFETY: every method forwards to `ALLOCATOR`, a correct `GlobalAlloc` (see below), with the
+// same arguments, and returns its result unchanged.
+unsafe impl GlobalAlloc for Counted {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: our caller keeps the contract of `GlobalAlloc::alloc`, which is the same.
+        unsafe { ALLOCATOR.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: our caller keeps the contract of `GlobalAlloc::alloc_zeroed`.
+        unsafe { ALLOCATOR.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: our caller keeps the contract of `GlobalAlloc::dealloc`; every block of ours
+        // came from `ALLOCATOR`.
+        unsafe { ALLOCATOR.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: our caller keeps the contract of `GlobalAlloc::realloc`; every block of ours
+        // came from `ALLOCATOR`.
+        unsafe { ALLOCATOR.realloc(ptr, layout, new_size) }
+    }
+}
 
 /// A [`GlobalAlloc`] that forwards to [`System`] and counts bytes and calls.
 #[derive(Debug)]

@@ -12,6 +12,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::format::Format;
+use crate::runtime::RuntimeKind;
 use crate::scenarios::Scenario;
 
 /// What the user asked for.
@@ -20,7 +21,8 @@ use crate::scenarios::Scenario;
     name = "bench-cli",
     version,
     about = "When does a cancelled task's memory come back? Four scenarios on our executor and \
-             scheduler, with exact allocation accounting.",
+             scheduler, with exact allocation accounting, side by side with tokio, smol and \
+             asyncio if asked.",
     after_help = scenario_help(),
 )]
 pub struct Cli {
@@ -43,6 +45,17 @@ pub struct Cli {
         value_delimiter = ','
     )]
     pub scenarios: Vec<Scenario>,
+
+    /// Runtime to run the scenarios on; repeat the flag or separate names with commas. With
+    /// more than one, each scenario's figures are side by side, with each peer's ratio to ours.
+    /// Default: ours.
+    #[arg(
+        long = "runtime",
+        value_name = "NAME",
+        value_parser = parse_runtime,
+        value_delimiter = ','
+    )]
+    pub runtimes: Vec<RuntimeKind>,
 
     /// Runs per scenario (K); times are then reported as median and min…max.
     #[arg(
@@ -73,6 +86,20 @@ impl Cli {
         for &scenario in &self.scenarios {
             if !selected.contains(&scenario) {
                 selected.push(scenario);
+            }
+        }
+        selected
+    }
+
+    /// The runtimes to run on: as given, without repeats, or ours alone.
+    pub fn selected_runtimes(&self) -> Vec<RuntimeKind> {
+        if self.runtimes.is_empty() {
+            return vec![RuntimeKind::Ours];
+        }
+        let mut selected = Vec::new();
+        for &runtime in &self.runtimes {
+            if !selected.contains(&runtime) {
+                selected.push(runtime);
             }
         }
         selected
@@ -130,6 +157,10 @@ fn scenario_help() -> String {
             scenario.summary()
         ));
     }
+    help.push_str("\nRuntimes (--runtime):\n");
+    for runtime in RuntimeKind::ALL {
+        help.push_str(&format!("  {:<8} {}\n", runtime.name(), runtime.summary()));
+    }
     help
 }
 
@@ -160,6 +191,22 @@ fn positive(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A runtime's name, of a runtime this build has.
+fn parse_runtime(text: &str) -> Result<RuntimeKind, String> {
+    let runtime = RuntimeKind::from_name(text).ok_or_else(|| {
+        let valid: Vec<&str> = RuntimeKind::ALL.iter().map(|r| r.name()).collect();
+        format!("no such runtime; valid ones are {}", valid.join(", "))
+    })?;
+    if runtime.is_built_in() {
+        Ok(runtime)
+    } else {
+        Err(format!(
+            "{} is a peer runtime, and this build was made without the `peers` cargo feature",
+            runtime.name()
+        ))
+    }
+}
+
 /// A scenario name or alias.
 fn parse_scenario(text: &str) -> Result<Scenario, String> {
     Scenario::from_name(text).ok_or_else(|| {
@@ -175,6 +222,7 @@ fn parse_scenario(text: &str) -> Result<Scenario, String> {
 mod tests {
     use super::{Stop, parse, positive};
     use crate::format::Format;
+    use crate::runtime::RuntimeKind;
     use crate::scenarios::Scenario;
 
     fn usage(args: &[&str]) -> String {
@@ -194,6 +242,24 @@ mod tests {
         assert_eq!(cli.format, Format::Table);
         assert_eq!(cli.output, None);
         assert_eq!(cli.selected_scenarios(), Scenario::ALL.to_vec());
+        assert_eq!(cli.selected_runtimes(), vec![RuntimeKind::Ours]);
+    }
+
+    #[test]
+    fn runtimes_by_comma_or_repeated_flag_run_once_each_in_order() {
+        let cli = parse([
+            "bench-cli",
+            "--runtime",
+            "asyncio,ours",
+            "--runtime=ours",
+            "--runtime",
+            "asyncio",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.selected_runtimes(),
+            vec![RuntimeKind::Asyncio, RuntimeKind::Ours]
+        );
     }
 
     #[test]
@@ -243,6 +309,7 @@ mod tests {
             &["--repeat", "0"],
             &["--scenario", "test9"],
             &["--format", "xml"],
+            &["--runtime", "go"],
             &["--frobnicate"],
         ] {
             let line = usage(args);
@@ -251,6 +318,14 @@ mod tests {
         }
         assert!(usage(&["--scenario", "test9"]).contains("cancel-each (test1)"));
         assert!(usage(&["--format", "xml"]).contains("markdown"));
+        assert!(usage(&["--runtime", "go"]).contains("ours, tokio, smol, asyncio"));
+    }
+
+    #[cfg(not(feature = "peers"))]
+    #[test]
+    fn peers_in_a_build_without_them_say_which_feature_is_missing() {
+        let line = usage(&["--runtime", "ours,tokio"]);
+        assert!(line.contains("without the `peers` cargo feature"), "{line}");
     }
 
     #[test]

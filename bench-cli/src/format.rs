@@ -1,10 +1,12 @@
 //! Printing a [`Report`] as a table, JSON, CSV or Markdown.
 //!
 //! - **JSON** is the report as it is (`serde`), with its schema version: the stable form.
-//! - **CSV** is the same data, one line per scenario; its columns are the JSON fields, flattened
-//!   to dotted names (`heap.peak_bytes`), so the two never drift apart.
-//! - **table** and **Markdown** are for people: one column per scenario, one line per figure,
-//!   grouped in sections, numbers grouped by thousands.
+//! - **CSV** is the same data, one line per scenario and runtime; its columns are the JSON
+//!   fields, flattened to dotted names (`heap.peak_bytes`), so the two never drift apart.
+//! - **table** and **Markdown** are for people: one line per figure, grouped in sections,
+//!   numbers grouped by thousands. With one runtime, one column per scenario; with several, a
+//!   table per scenario with one column per runtime and the ratios to ours. A figure a runtime
+//!   does not expose is `–`.
 //!
 //! Rendering happens after every scenario has run, so its allocations are never measured.
 
@@ -15,7 +17,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde_json::Value;
 
 use crate::ledger::Moment;
-use crate::report::{Report, ScenarioReport, Spread};
+use crate::report::{Ratios, Report, ScenarioReport, Spread};
 
 /// An output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -57,7 +59,6 @@ fn csv(report: &Report) -> String {
                 "schema_version".to_string(),
                 report.schema_version.to_string(),
             ),
-            ("runtime".to_string(), report.runtime.to_string()),
             ("tasks".to_string(), report.tasks.to_string()),
             ("repeat".to_string(), report.repeat.to_string()),
         ];
@@ -92,10 +93,11 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
                 flatten(&path, field, out);
             }
         }
-        // `after_cancel` is `null` for scenarios that cancel nothing: give it the columns of a
-        // moment, empty, so that every line has the same columns.
-        Value::Null if prefix.ends_with(".after_cancel") => {
-            let template = serde_json::to_value(Moment::default()).expect("a moment is JSON");
+        // An object that is `null` here (`after_cancel` for scenarios that cancel nothing,
+        // `ratio_to_ours` for ours) gets the columns of its kind, empty, so that every line has
+        // the same columns.
+        Value::Null if null_object_template(prefix).is_some() => {
+            let template = null_object_template(prefix).expect("checked above");
             let mut columns = Vec::new();
             flatten(prefix, &template, &mut columns);
             out.extend(columns.into_iter().map(|(key, _)| (key, String::new())));
@@ -103,6 +105,17 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
         Value::Null => out.push((prefix.to_string(), String::new())),
         Value::String(text) => out.push((prefix.to_string(), text.clone())),
         other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// The shape of the object that may stand at `path` as `null`, if one may.
+fn null_object_template(path: &str) -> Option<Value> {
+    if path.ends_with(".after_cancel") {
+        Some(serde_json::to_value(Moment::default()).expect("a moment is JSON"))
+    } else if path == "ratio_to_ours" {
+        Some(serde_json::to_value(Ratios::default()).expect("ratios are JSON"))
+    } else {
+        None
     }
 }
 
@@ -117,8 +130,11 @@ fn csv_field(text: &str) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // Table and Markdown: the same lines, in two notations.
+//
+// With one runtime, one table: a column per scenario. With several, a table per scenario: a
+// column per runtime, and a section of ratios to ours.
 
-/// One line of the human table: a label and one cell per scenario.
+/// One line of the human table: a label and one cell per column.
 enum Line {
     /// A section title.
     Section(&'static str),
@@ -126,12 +142,51 @@ enum Line {
     Figure(&'static str, Vec<String>),
 }
 
-fn lines(report: &Report) -> Vec<Line> {
-    let scenarios = &report.scenarios;
+/// One table: its column headers and the records in its columns.
+struct Block<'a> {
+    /// A heading above the table (with several runtimes: the scenario), if any.
+    heading: Option<String>,
+    headers: Vec<String>,
+    columns: Vec<&'a ScenarioReport>,
+}
+
+/// The tables of `report`.
+fn blocks(report: &Report) -> Vec<Block<'_>> {
+    if report.runtimes.len() <= 1 {
+        return vec![Block {
+            heading: None,
+            headers: report
+                .scenarios
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.alias))
+                .collect(),
+            columns: report.scenarios.iter().collect(),
+        }];
+    }
+    let mut blocks: Vec<Block<'_>> = Vec::new();
+    for record in &report.scenarios {
+        match blocks.last_mut() {
+            Some(block) if block.columns[0].name == record.name => {
+                block.headers.push(record.runtime.to_string());
+                block.columns.push(record);
+            }
+            _ => blocks.push(Block {
+                heading: Some(format!(
+                    "{} ({}): {}",
+                    record.name, record.alias, record.summary
+                )),
+                headers: vec![record.runtime.to_string()],
+                columns: vec![record],
+            }),
+        }
+    }
+    blocks
+}
+
+fn lines(columns: &[&ScenarioReport], repeated: bool) -> Vec<Line> {
     let each = |show: &dyn Fn(&ScenarioReport) -> String| -> Vec<String> {
-        scenarios.iter().map(show).collect()
+        columns.iter().map(|s| show(s)).collect()
     };
-    let repeated = report.repeat > 1;
     let mut lines = Vec::new();
 
     lines.push(Line::Section("wall time"));
@@ -159,6 +214,14 @@ fn lines(report: &Report) -> Vec<Line> {
             each(&|s| range(s.time.shutdown)),
         ));
     }
+    lines.push(Line::Figure(
+        if repeated {
+            "body + shutdown (median)"
+        } else {
+            "body + shutdown"
+        },
+        each(&|s| seconds(s.time.total.median_s)),
+    ));
 
     lines.push(Line::Section("heap, bytes above the scenario's start"));
     lines.push(Line::Figure(
@@ -172,13 +235,13 @@ fn lines(report: &Report) -> Vec<Line> {
     ));
     lines.push(Line::Figure(
         "allocations",
-        each(&|s| count(s.heap.allocations)),
+        each(&|s| maybe(s.heap.allocations)),
     ));
     lines.push(Line::Figure(
         "reallocations",
-        each(&|s| count(s.heap.reallocations)),
+        each(&|s| maybe(s.heap.reallocations)),
     ));
-    lines.push(Line::Figure("frees", each(&|s| count(s.heap.frees))));
+    lines.push(Line::Figure("frees", each(&|s| maybe(s.heap.frees))));
     lines.push(Line::Figure(
         "allocations per task",
         each(&|s| per_task(s.heap.allocations_per_task)),
@@ -191,16 +254,13 @@ fn lines(report: &Report) -> Vec<Line> {
     moment_lines(
         &mut lines,
         "right after unregister() / stop() returned",
-        scenarios,
+        columns,
         |s| s.moments.after_cancel,
     );
-    moment_lines(
-        &mut lines,
-        "after the executor's next tick",
-        scenarios,
-        |s| Some(s.moments.after_tick),
-    );
-    moment_lines(&mut lines, "after shutdown", scenarios, |s| {
+    moment_lines(&mut lines, "after the executor's next tick", columns, |s| {
+        Some(s.moments.after_tick)
+    });
+    moment_lines(&mut lines, "after shutdown", columns, |s| {
         Some(s.moments.after_shutdown)
     });
 
@@ -210,7 +270,7 @@ fn lines(report: &Report) -> Vec<Line> {
         "polled at least once",
         each(&|s| count(s.tasks.polled)),
     ));
-    lines.push(Line::Figure("polls", each(&|s| count(s.tasks.polls))));
+    lines.push(Line::Figure("polls", each(&|s| maybe(s.tasks.polls))));
     lines.push(Line::Figure(
         "cancels requested",
         each(&|s| count(s.tasks.cancels_requested)),
@@ -225,12 +285,12 @@ fn lines(report: &Report) -> Vec<Line> {
     ));
     lines.push(Line::Figure(
         "cells freed",
-        each(&|s| count(s.tasks.tasks_freed)),
+        each(&|s| maybe(s.tasks.tasks_freed)),
     ));
-    lines.push(Line::Figure("live", each(&|s| count(s.tasks.live_at_end))));
+    lines.push(Line::Figure("live", each(&|s| maybe(s.tasks.live_at_end))));
     lines.push(Line::Figure(
         "timers live",
-        each(&|s| count(s.tasks.timers_live)),
+        each(&|s| maybe(s.tasks.timers_live)),
     ));
     lines.push(Line::Figure(
         "registered in scheduler",
@@ -238,11 +298,25 @@ fn lines(report: &Report) -> Vec<Line> {
     ));
     lines.push(Line::Figure(
         "peak live (through shutdown)",
-        each(&|s| count(s.tasks.peak_live)),
+        each(&|s| maybe(s.tasks.peak_live)),
     ));
     lines.push(Line::Figure(
         "live after shutdown",
-        each(&|s| count(s.tasks.live_after_shutdown)),
+        each(&|s| maybe(s.tasks.live_after_shutdown)),
+    ));
+
+    lines.push(Line::Section("yields the scenario needed"));
+    lines.push(Line::Figure(
+        "to first-poll all works (total)",
+        each(&|s| count(s.yields.start_total)),
+    ));
+    lines.push(Line::Figure(
+        "to first-poll all works (most in one wait)",
+        each(&|s| count(s.yields.start_most)),
+    ));
+    lines.push(Line::Figure(
+        "to drop every cancelled future (the tick)",
+        each(&|s| count(s.yields.catch_up)),
     ));
 
     lines.push(Line::Section("verdict"));
@@ -265,6 +339,44 @@ fn lines(report: &Report) -> Vec<Line> {
             each(&|s| yes_no(s.repeats_identical)),
         ));
     }
+
+    if columns.iter().any(|s| s.ratio_to_ours.is_some()) {
+        let ratio = |show: fn(&Ratios) -> Option<f64>| -> Vec<String> {
+            columns
+                .iter()
+                .map(|s| match &s.ratio_to_ours {
+                    Some(ratios) => times(show(ratios)),
+                    None if s.runtime == "ours" => "1.00×".to_string(),
+                    None => "–".to_string(),
+                })
+                .collect()
+        };
+        lines.push(Line::Section("ratio to ours (this runtime ÷ ours)"));
+        lines.push(Line::Figure(
+            if repeated {
+                "body time (medians)"
+            } else {
+                "body time"
+            },
+            ratio(|r| Some(r.body_time)),
+        ));
+        lines.push(Line::Figure(
+            if repeated {
+                "body + shutdown time (medians)"
+            } else {
+                "body + shutdown time"
+            },
+            ratio(|r| Some(r.total_time)),
+        ));
+        lines.push(Line::Figure(
+            "peak bytes per task",
+            ratio(|r| r.peak_bytes_per_task),
+        ));
+        lines.push(Line::Figure(
+            "allocations per task",
+            ratio(|r| r.allocations_per_task),
+        ));
+    }
     lines
 }
 
@@ -272,11 +384,11 @@ fn lines(report: &Report) -> Vec<Line> {
 fn moment_lines(
     lines: &mut Vec<Line>,
     title: &'static str,
-    scenarios: &[ScenarioReport],
+    columns: &[&ScenarioReport],
     moment: impl Fn(&ScenarioReport) -> Option<Moment>,
 ) {
     let each = |show: fn(Moment) -> String| -> Vec<String> {
-        scenarios
+        columns
             .iter()
             .map(|s| moment(s).map_or_else(|| "–".to_string(), show))
             .collect()
@@ -286,88 +398,109 @@ fn moment_lines(
         "futures dropped",
         each(|m| count(m.futures_dropped)),
     ));
-    lines.push(Line::Figure("cells freed", each(|m| count(m.tasks_freed))));
-    lines.push(Line::Figure("live tasks", each(|m| count(m.live_tasks))));
-    lines.push(Line::Figure("timers live", each(|m| count(m.timers_live))));
+    lines.push(Line::Figure("cells freed", each(|m| maybe(m.tasks_freed))));
+    lines.push(Line::Figure("live tasks", each(|m| maybe(m.live_tasks))));
+    lines.push(Line::Figure("timers live", each(|m| maybe(m.timers_live))));
     lines.push(Line::Figure(
         "heap above start (B)",
         each(|m| signed(m.heap_bytes)),
     ));
 }
 
-/// The line printed above the table.
+/// The line printed above the tables.
 fn title(report: &Report) -> String {
-    format!(
-        "bench-cli: runtime {}, N = {} tasks, {} run{} per scenario. Bytes and counts are exact \
-         and the same on every run; heap figures are relative to each scenario's start.",
-        report.runtime,
+    let several = report.runtimes.len() > 1;
+    let mut title = format!(
+        "bench-cli: runtime{} {}, N = {} tasks, {} run{} per scenario{}.",
+        if several { "s" } else { "" },
+        report.runtimes.join(", "),
         count(report.tasks),
         report.repeat,
         if report.repeat == 1 { "" } else { "s" },
-    )
-}
-
-fn header(report: &Report) -> Vec<String> {
-    let mut header = vec![String::new()];
-    header.extend(
-        report
-            .scenarios
-            .iter()
-            .map(|s| format!("{} ({})", s.name, s.alias)),
+        if several { " and runtime" } else { "" },
     );
-    header
+    if report.runtimes == ["ours"] {
+        title.push_str(
+            " Bytes and counts are exact and the same on every run; heap figures are relative to \
+             each scenario's start.",
+        );
+    } else {
+        title.push_str(
+            " Bytes and counts are exact; heap figures are relative to each scenario's start; – \
+             is a figure the runtime does not expose.",
+        );
+        if report.runtimes.contains(&"ours") && several {
+            title.push_str(" Ratios are this runtime ÷ ours: 2.00× is twice ours.");
+        }
+        if report.runtimes.contains(&"asyncio") {
+            title.push_str(" asyncio's heap figures are tracemalloc's.");
+        }
+    }
+    title
 }
 
 fn table(report: &Report) -> String {
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        // Never wrap to the terminal's width: the same report prints the same everywhere.
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header(report));
-    for line in lines(report) {
-        match line {
-            Line::Section(title) => {
-                let mut row = vec![title.to_string()];
-                row.extend(report.scenarios.iter().map(|_| String::new()));
-                table.add_row(row);
-            }
-            Line::Figure(label, cells) => {
-                let mut row = vec![format!("  {label}")];
-                row.extend(cells);
-                table.add_row(row);
+    let mut text = format!("{}\n", title(report));
+    for block in blocks(report) {
+        let mut table = Table::new();
+        let mut header = vec![String::new()];
+        header.extend(block.headers.iter().cloned());
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            // Never wrap to the terminal's width: the same report prints the same everywhere.
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(header);
+        for line in lines(&block.columns, report.repeat > 1) {
+            match line {
+                Line::Section(title) => {
+                    let mut row = vec![title.to_string()];
+                    row.extend(block.columns.iter().map(|_| String::new()));
+                    table.add_row(row);
+                }
+                Line::Figure(label, cells) => {
+                    let mut row = vec![format!("  {label}")];
+                    row.extend(cells);
+                    table.add_row(row);
+                }
             }
         }
-    }
-    for index in 1..=report.scenarios.len() {
-        if let Some(column) = table.column_mut(index) {
-            column.set_cell_alignment(CellAlignment::Right);
+        for index in 1..=block.columns.len() {
+            if let Some(column) = table.column_mut(index) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
         }
+        if let Some(heading) = &block.heading {
+            let _ = write!(text, "\n{heading}\n");
+        }
+        let _ = writeln!(text, "{table}");
     }
-    format!("{}\n{table}\n", title(report))
+    text
 }
 
 fn markdown(report: &Report) -> String {
-    let mut text = format!("{}\n\n", title(report));
-    let header = header(report);
-    let _ = writeln!(text, "| {} |", header.join(" | "));
-    let rule: Vec<&str> = header
-        .iter()
-        .enumerate()
-        .map(|(index, _)| if index == 0 { "---" } else { "---:" })
-        .collect();
-    let _ = writeln!(text, "|{}|", rule.join("|"));
-    for line in lines(report) {
-        match line {
-            Line::Section(title) => {
-                let _ = writeln!(
-                    text,
-                    "| **{title}** |{}",
-                    " |".repeat(report.scenarios.len())
-                );
-            }
-            Line::Figure(label, cells) => {
-                let _ = writeln!(text, "| {label} | {} |", cells.join(" | "));
+    let mut text = format!("{}\n", title(report));
+    for block in blocks(report) {
+        text.push('\n');
+        if let Some(heading) = &block.heading {
+            let _ = writeln!(text, "### {heading}\n");
+        }
+        let mut header = vec![String::new()];
+        header.extend(block.headers.iter().cloned());
+        let _ = writeln!(text, "| {} |", header.join(" | "));
+        let rule: Vec<&str> = header
+            .iter()
+            .enumerate()
+            .map(|(index, _)| if index == 0 { "---" } else { "---:" })
+            .collect();
+        let _ = writeln!(text, "|{}|", rule.join("|"));
+        for line in lines(&block.columns, report.repeat > 1) {
+            match line {
+                Line::Section(title) => {
+                    let _ = writeln!(text, "| **{title}** |{}", " |".repeat(block.columns.len()));
+                }
+                Line::Figure(label, cells) => {
+                    let _ = writeln!(text, "| {label} | {} |", cells.join(" | "));
+                }
             }
         }
     }
@@ -397,6 +530,16 @@ fn signed(value: i64) -> String {
     } else {
         count(value as u64)
     }
+}
+
+/// A count the runtime may not expose: `–` when it does not.
+fn maybe(value: Option<u64>) -> String {
+    value.map_or_else(|| "–".to_string(), count)
+}
+
+/// A ratio: `2.35×`, or `–` when there is none.
+fn times(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_string(), |v| format!("{v:.2}×"))
 }
 
 fn per_task(value: Option<f64>) -> String {

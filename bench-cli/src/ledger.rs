@@ -10,15 +10,21 @@
 //! 1. `after_cancel`: right after the last `unregister()` (cancel-each) or `stop()`
 //!    (cancel-batch) returned, inside the scenario's body.
 //! 2. `at_end`: right after the body returned.
-//! 3. `after_tick`: after one more turn of the executor's queue, `block_on(yield_now())`.
+//! 3. `after_tick`: after the executor's next tick: `block_on` of a loop that yields until
+//!    every future whose cancel was asked for is dropped (one yield on ours; see
+//!    `scenarios/mod.rs`).
 //! 4. `after_shutdown`: after the executor's shutdown and the scheduler's drop.
 //!
 //! Taking a moment reads atomics and copies the executor's `Stats`: it allocates nothing, so the
 //! ledger does not disturb what it measures.
+//!
+//! A figure a runtime keeps to itself is `None` (`null` in JSON, `–` in tables): a peer's task
+//! cells and timer entries, and, for asyncio, allocation calls (tracemalloc counts bytes, not
+//! calls). Nothing is estimated.
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::alloc::{ALLOCATOR, HeapSnapshot};
 use crate::runtime::TaskCounts;
@@ -30,22 +36,22 @@ pub struct Ledger {
 }
 
 /// Task counts and heap at one moment of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Moment {
     /// Futures whose destructor has run so far.
     pub futures_dropped: u64,
-    /// Task cells freed so far.
-    pub tasks_freed: u64,
-    /// Task cells still allocated.
-    pub live_tasks: u64,
-    /// Timer entries still registered.
-    pub timers_live: u64,
+    /// Task cells freed so far (`None`: the runtime does not say).
+    pub tasks_freed: Option<u64>,
+    /// Task cells still allocated (`None`: the runtime does not say).
+    pub live_tasks: Option<u64>,
+    /// Timer entries still registered (`None`: the runtime does not say).
+    pub timers_live: Option<u64>,
     /// Heap bytes above the run's start (negative if the run freed older blocks).
     pub heap_bytes: i64,
 }
 
 /// The heap figures of a run, relative to its start.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HeapFigures {
     /// Bytes above the start when the body returned.
     pub at_end_bytes: i64,
@@ -53,41 +59,42 @@ pub struct HeapFigures {
     pub peak_bytes: u64,
     /// Bytes above the start after shutdown: 0 when everything came back.
     pub after_shutdown_bytes: i64,
-    /// New blocks allocated from the start through shutdown.
-    pub allocations: u64,
+    /// New blocks allocated from the start through shutdown (`None`: not counted, asyncio).
+    pub allocations: Option<u64>,
     /// Blocks resized (container growth) from the start through shutdown.
-    pub reallocations: u64,
+    pub reallocations: Option<u64>,
     /// Blocks freed from the start through shutdown.
-    pub frees: u64,
-    /// `allocations` divided by tasks spawned; `None` when no task was spawned.
+    pub frees: Option<u64>,
+    /// `allocations` divided by tasks spawned; `None` when no task was spawned (or no count).
     pub allocations_per_task: Option<f64>,
     /// `peak_bytes` divided by tasks spawned; `None` when no task was spawned.
     pub peak_bytes_per_task: Option<f64>,
 }
 
 /// The moments of a run (see the module docs for when each is taken).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Moments {
     /// Right after the last `unregister()` / `stop()` returned; `None` if the scenario cancels
     /// nothing.
     pub after_cancel: Option<Moment>,
     /// Right after the body returned.
     pub at_end: Moment,
-    /// After one more turn of the executor's queue.
+    /// After the executor's next tick (every cancelled future dropped).
     pub after_tick: Moment,
     /// After shutdown.
     pub after_shutdown: Moment,
 }
 
-/// Tasks of a run, counted when the body returned unless the name says otherwise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Tasks of a run, counted when the body returned unless the name says otherwise. `None`: the
+/// runtime does not say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskFigures {
     /// Tasks spawned.
     pub spawned: u64,
     /// Tasks polled at least once.
     pub polled: u64,
     /// Polls of tasks, all together.
-    pub polls: u64,
+    pub polls: Option<u64>,
     /// Works whose cancel the scenario asked for (`unregister()`, `stop()`).
     pub cancels_requested: u64,
     /// Tasks whose future the executor has dropped because of a cancel.
@@ -95,21 +102,33 @@ pub struct TaskFigures {
     /// Futures whose destructor has run.
     pub futures_dropped: u64,
     /// Task cells freed.
-    pub tasks_freed: u64,
+    pub tasks_freed: Option<u64>,
     /// Task cells live when the body returned.
-    pub live_at_end: u64,
+    pub live_at_end: Option<u64>,
     /// Task cells live after shutdown.
-    pub live_after_shutdown: u64,
+    pub live_after_shutdown: Option<u64>,
     /// The most task cells live at once, through shutdown.
-    pub peak_live: u64,
+    pub peak_live: Option<u64>,
     /// Timer entries registered when the body returned.
-    pub timers_live: u64,
+    pub timers_live: Option<u64>,
     /// Works the scheduler held when the body returned.
     pub registered_at_end: u64,
 }
 
+/// How many times the scenario yielded to let the runtime do what the scenario waits for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Yields {
+    /// Yields until every spawned work had taken its first poll, all the body's waits together
+    /// (cancel-each waits N times, the others once).
+    pub start_total: u64,
+    /// The most yields one of those waits took.
+    pub start_most: u64,
+    /// Yields of the tick after the body, until every cancelled future was dropped.
+    pub catch_up: u64,
+}
+
 /// Everything a run counted: the same for every run at the same N.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Accounting {
     /// Heap bytes and calls.
     pub heap: HeapFigures,
@@ -117,6 +136,8 @@ pub struct Accounting {
     pub moments: Moments,
     /// Tasks.
     pub tasks: TaskFigures,
+    /// Yields the scenario needed.
+    pub yields: Yields,
 }
 
 /// One run of one scenario: its wall times and its accounting.
@@ -143,6 +164,8 @@ pub struct Observations {
     pub moments: Moments,
     /// Counts after shutdown.
     pub after_shutdown: TaskCounts,
+    /// Yields the scenario needed.
+    pub yields: Yields,
 }
 
 impl Ledger {
@@ -182,9 +205,9 @@ impl Ledger {
                 at_end_bytes: seen.moments.at_end.heap_bytes,
                 peak_bytes,
                 after_shutdown_bytes: seen.moments.after_shutdown.heap_bytes,
-                allocations,
-                reallocations: end.reallocations - self.start.reallocations,
-                frees: end.frees - self.start.frees,
+                allocations: Some(allocations),
+                reallocations: Some(end.reallocations - self.start.reallocations),
+                frees: Some(end.frees - self.start.frees),
                 allocations_per_task: per_task(allocations),
                 peak_bytes_per_task: per_task(peak_bytes),
             },
@@ -192,7 +215,7 @@ impl Ledger {
             tasks: TaskFigures {
                 spawned,
                 polled: seen.at_end.first_polls,
-                polls: seen.at_end.polls,
+                polls: Some(seen.at_end.polls),
                 cancels_requested: seen.cancels_requested,
                 cancelled: seen.at_end.cancelled,
                 futures_dropped: seen.at_end.futures_dropped,
@@ -203,6 +226,7 @@ impl Ledger {
                 timers_live: seen.at_end.timers_live,
                 registered_at_end: seen.registered_at_end as u64,
             },
+            yields: seen.yields,
         }
     }
 }

@@ -1,46 +1,41 @@
-//! `bench-cli`: when does a cancelled task's memory come back?
-//!
-//! It replays the reference study's four scenarios (cancel each work right after it starts,
-//! cancel all at once, never cancel, no work at all) on our executor and scheduler, and reports
-//! wall times and exact heap and task figures, counted by a hand-written global allocator.
-//!
-//! Reading order: `alloc.rs` (the counting allocator), `ledger.rs` (what is measured when),
-//! `runtime.rs` and `ours.rs` (what a scenario needs from a runtime), `scenarios/` (the four
-//! bodies and their driver), `report.rs` and `format.rs` (what is printed), `cli.rs` and
-//! `limits.rs` (what is refused, and why).
+//! The `bench-cli` binary: installs the counting allocator and runs the bench (the library's
+//! docs, `lib.rs`, say what is where).
 //!
 //! A run goes:
 //!
-//! 1. Parse the flags (`cli.rs`); bad input is one line on stderr and exit code 2.
+//! 1. Parse the flags (`cli.rs`); bad input is one line on stderr and exit code 2. So is
+//!    `--runtime asyncio` without a `python3` on the PATH.
 //! 2. Open the output file, if any, so that an unwritable one is refused before any work.
-//! 3. Warm up: run every selected scenario once on a few tasks. This pays one-time costs (lazy
-//!    thread-locals and the like) outside the measured runs, so that the measured figures depend
-//!    on N alone; and it measures the peak heap per task, from which `limits.rs` decides whether
-//!    N tasks fit in memory.
-//! 4. Run each scenario K times, each on a fresh runtime, each with its own ledger.
-//! 5. Print the report. Output into a closed pipe ends quietly.
-
-mod alloc;
-mod cli;
-mod format;
-mod ledger;
-mod limits;
-mod ours;
-mod report;
-mod runtime;
-mod scenarios;
-mod work;
+//! 3. Warm up: run every selected scenario once on a few tasks, on every selected runtime. This
+//!    pays one-time costs (lazy thread-locals, a peer's global reactor and the like) outside the
+//!    measured runs, so that the measured figures depend on N alone; and it measures the peak
+//!    heap per task, from which `limits.rs` decides whether N tasks fit in memory.
+//! 4. Run each scenario K times on each Rust runtime, each run on a fresh runtime with its own
+//!    ledger; the runtimes take turns run by run, so that a slow spell of the machine does not
+//!    fall on one runtime only. Then asyncio, in one child process, if asked for.
+//! 5. Print the report, with each peer's ratio to ours. Output into a closed pipe ends quietly.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Stop};
-use crate::ours::Ours;
-use crate::report::{Report, SCHEMA_VERSION, ScenarioReport};
-use crate::runtime::Runtime;
-use crate::scenarios::{Scenario, measure};
+use bench_cli::alloc::Counted;
+use bench_cli::asyncio;
+use bench_cli::cli::{self, Cli, Stop};
+use bench_cli::format;
+use bench_cli::ledger::Measurement;
+use bench_cli::limits;
+use bench_cli::ours::Ours;
+#[cfg(feature = "peers")]
+use bench_cli::peers::{Smol, Tokio};
+use bench_cli::report::{Report, SCHEMA_VERSION, ScenarioReport};
+use bench_cli::runtime::RuntimeKind;
+use bench_cli::scenarios::{Scenario, measure};
+
+/// Everything the process allocates is counted, from `main` on.
+#[global_allocator]
+static GLOBAL: Counted = Counted;
 
 /// Tasks per scenario in the warm-up (or N, if smaller).
 const WARM_UP_TASKS: u64 = 1024;
@@ -49,7 +44,8 @@ const WARM_UP_TASKS: u64 = 1024;
 enum Failure {
     /// Bad input: one line on stderr, exit code 2.
     Usage(String),
-    /// The report could not be written: one line on stderr, exit code 1.
+    /// The report could not be written, or a peer could not run: one line on stderr, exit
+    /// code 1.
     Output(String),
     /// Standard output was closed by its reader (`| head`): nothing to say, exit code 0.
     ClosedPipe,
@@ -76,30 +72,39 @@ fn run(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), Failure> {
         Err(Stop::Usage(line)) => return Err(Failure::Usage(line)),
     };
     let scenarios = cli.selected_scenarios();
+    let runtimes = cli.selected_runtimes();
+    let python = if runtimes.contains(&RuntimeKind::Asyncio) {
+        Some(asyncio::find_python().ok_or_else(|| {
+            Failure::Usage(format!(
+                "error: --runtime asyncio needs {} on the PATH, and there is none",
+                asyncio::PYTHON
+            ))
+        })?)
+    } else {
+        None
+    };
     let mut output = cli.output.as_deref().map(OutputFile::open).transpose()?;
 
-    if let Err(line) = warm_up_and_check_memory(&cli, &scenarios) {
-        if let Some(file) = output.take() {
-            file.abandon();
+    let measured = warm_up_and_check_memory(&cli, &scenarios, &runtimes, python.as_deref())
+        .and_then(|()| measure_all(&cli, &scenarios, &runtimes, python.as_deref()));
+    let records = match measured {
+        Ok(records) => records,
+        Err(failure) => {
+            if let Some(file) = output.take() {
+                file.abandon();
+            }
+            return Err(failure);
         }
-        return Err(Failure::Usage(line));
-    }
+    };
 
-    let mut reports = Vec::with_capacity(scenarios.len());
-    for &scenario in &scenarios {
-        let mut runs = Vec::with_capacity(cli.repeat as usize);
-        for _ in 0..cli.repeat {
-            runs.push(measure::<Ours>(scenario, cli.tasks));
-        }
-        reports.push(ScenarioReport::fold(scenario, &runs));
-    }
-    let report = Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
-        runtime: Ours::NAME,
+        runtimes: runtimes.iter().map(|runtime| runtime.name()).collect(),
         tasks: cli.tasks,
         repeat: cli.repeat,
-        scenarios: reports,
+        scenarios: records,
     };
+    report.compute_ratios();
     let text = format::render(&report, cli.format);
     match output {
         Some(file) => file.write(&text),
@@ -107,24 +112,111 @@ fn run(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), Failure> {
     }
 }
 
-/// Step 3: runs each scenario once on a few tasks, then checks that N tasks fit in memory at the
-/// largest peak heap per task the warm-up saw.
-fn warm_up_and_check_memory(cli: &Cli, scenarios: &[Scenario]) -> Result<(), String> {
+/// Runs `scenario` once with `tasks` works on a fresh `runtime` of this process.
+fn measure_on(runtime: RuntimeKind, scenario: Scenario, tasks: u64) -> Measurement {
+    match runtime {
+        RuntimeKind::Ours => measure::<Ours>(scenario, tasks),
+        #[cfg(feature = "peers")]
+        RuntimeKind::Tokio => measure::<Tokio>(scenario, tasks),
+        #[cfg(feature = "peers")]
+        RuntimeKind::Smol => measure::<Smol>(scenario, tasks),
+        other => unreachable!("{} does not run in this process", other.name()),
+    }
+}
+
+/// The runtimes that run in this process (all but asyncio).
+fn in_process(runtimes: &[RuntimeKind]) -> Vec<RuntimeKind> {
+    runtimes
+        .iter()
+        .copied()
+        .filter(|&runtime| runtime != RuntimeKind::Asyncio)
+        .collect()
+}
+
+/// Step 3: runs each scenario once on a few tasks on each runtime, then checks that N tasks
+/// fit in memory at the largest peak heap per task the warm-up saw.
+fn warm_up_and_check_memory(
+    cli: &Cli,
+    scenarios: &[Scenario],
+    runtimes: &[RuntimeKind],
+    python: Option<&Path>,
+) -> Result<(), Failure> {
     let warm_up_tasks = cli.tasks.min(WARM_UP_TASKS);
     let mut bytes_per_task: Option<f64> = None;
-    for &scenario in scenarios {
-        let warm_up = measure::<Ours>(scenario, warm_up_tasks);
-        if let Some(per_task) = warm_up.accounting.heap.peak_bytes_per_task {
+    let mut note = |per_task: Option<f64>| {
+        if let Some(per_task) = per_task {
             bytes_per_task = Some(bytes_per_task.map_or(per_task, |most| most.max(per_task)));
+        }
+    };
+    for runtime in in_process(runtimes) {
+        for &scenario in scenarios {
+            let warm_up = measure_on(runtime, scenario, warm_up_tasks);
+            note(warm_up.accounting.heap.peak_bytes_per_task);
+        }
+    }
+    if let Some(python) = python {
+        let warm_up = asyncio::run(python, scenarios, warm_up_tasks, 1).map_err(Failure::Output)?;
+        for (_, runs) in &warm_up.scenarios {
+            note(runs[0].accounting.heap.peak_bytes_per_task);
         }
     }
     match (bytes_per_task, limits::available_memory()) {
         (Some(per_task), Some(available)) if per_task > 0.0 => {
             limits::check_fits(cli.tasks, per_task, warm_up_tasks, available)
-                .map_err(|reason| format!("error: {reason}"))
+                .map_err(|reason| Failure::Usage(format!("error: {reason}")))
         }
         _ => Ok(()),
     }
+}
+
+/// Step 4: every scenario K times on every runtime; one record per scenario and runtime, scenario
+/// by scenario, runtimes in the order asked for.
+fn measure_all(
+    cli: &Cli,
+    scenarios: &[Scenario],
+    runtimes: &[RuntimeKind],
+    python: Option<&Path>,
+) -> Result<Vec<ScenarioReport>, Failure> {
+    let here = in_process(runtimes);
+    let mut folded: Vec<Vec<(RuntimeKind, ScenarioReport)>> = Vec::new();
+    for &scenario in scenarios {
+        let mut runs: Vec<Vec<Measurement>> = vec![Vec::new(); here.len()];
+        for _ in 0..cli.repeat {
+            for (index, &runtime) in here.iter().enumerate() {
+                runs[index].push(measure_on(runtime, scenario, cli.tasks));
+            }
+        }
+        folded.push(
+            here.iter()
+                .zip(&runs)
+                .map(|(&runtime, runs)| {
+                    (
+                        runtime,
+                        ScenarioReport::fold(scenario, runtime.name(), runs),
+                    )
+                })
+                .collect(),
+        );
+    }
+    if let Some(python) = python {
+        let asyncio =
+            asyncio::run(python, scenarios, cli.tasks, cli.repeat).map_err(Failure::Output)?;
+        for (records, (scenario, runs)) in folded.iter_mut().zip(&asyncio.scenarios) {
+            records.push((
+                RuntimeKind::Asyncio,
+                ScenarioReport::fold(*scenario, RuntimeKind::Asyncio.name(), runs),
+            ));
+        }
+    }
+    let mut ordered = Vec::with_capacity(scenarios.len() * runtimes.len());
+    for mut records in folded {
+        for runtime in runtimes {
+            if let Some(at) = records.iter().position(|(kind, _)| kind == runtime) {
+                ordered.push(records.swap_remove(at).1);
+            }
+        }
+    }
+    Ok(ordered)
 }
 
 /// The `--output` file, opened before any work.

@@ -81,9 +81,9 @@ fn counts(stats: Stats) -> TaskCounts {
         polls: stats.polls,
         cancelled: stats.cancelled,
         futures_dropped: stats.futures_dropped,
-        tasks_freed: stats.tasks_freed,
-        live_tasks: stats.live_tasks,
-        peak_live_tasks: stats.peak_live_tasks,
-        timers_live: stats.timers_live,
+        tasks_freed: Some(stats.tasks_freed),
+        live_tasks: Some(stats.live_tasks),
+        peak_live_tasks: Some(stats.peak_live_tasks),
+        timers_live: Some(stats.timers_live),
     }
 }

@@ -1,36 +1,46 @@
-//! The report: every scenario's runs folded into one record, ready to print in any format.
+//! The report: every scenario's runs folded into one record per runtime, ready to print in any
+//! format.
 //!
-//! With `--repeat K` a scenario runs K times. Wall times differ from run to run, so they are
-//! reported as median and min…max. The accounting (bytes, calls, counts) must not differ: it is
-//! taken from the first run, and `repeats_identical` says whether all K runs counted exactly the
-//! same. The JSON form of [`Report`] is the stable one; it carries [`SCHEMA_VERSION`].
+//! With `--repeat K` a scenario runs K times on each runtime. Wall times differ from run to run,
+//! so they are reported as median and min…max. The accounting (bytes, calls, counts) is taken
+//! from the first run, and `repeats_identical` says whether all K runs counted exactly the same
+//! (on ours they always do; a peer with a helper thread of its own may not).
+//!
+//! With more than one runtime, each peer's record also carries its ratio to ours in the same
+//! scenario: peer ÷ ours, so 3.0 means the peer took three times as long, or used three times
+//! the bytes. The JSON form of [`Report`] is the stable one; it carries [`SCHEMA_VERSION`].
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::ledger::{Accounting, HeapFigures, Measurement, Moments, TaskFigures};
+use crate::ledger::{Accounting, HeapFigures, Measurement, Moments, TaskFigures, Yields};
 use crate::scenarios::Scenario;
 
 /// Version of the JSON layout. Raised whenever a field is renamed, moved or removed.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: `runtime` moved from the top level into each record (the top level lists `runtimes`);
+/// figures a runtime does not expose became nullable; `yields`, `time.total` and
+/// `ratio_to_ours` were added.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole bench run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     /// See [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// The runtime the scenarios ran on.
-    pub runtime: &'static str,
+    /// The runtimes the scenarios ran on, in the order asked for.
+    pub runtimes: Vec<&'static str>,
     /// N: works per scenario.
     pub tasks: u64,
-    /// K: runs per scenario.
+    /// K: runs per scenario and runtime.
     pub repeat: u32,
-    /// One record per scenario, in the order they ran.
+    /// One record per scenario and runtime: scenario by scenario, each with its runtimes in the
+    /// order of `runtimes`.
     pub scenarios: Vec<ScenarioReport>,
 }
 
-/// One scenario, all its runs folded together.
+/// One scenario on one runtime, all its runs folded together.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioReport {
     /// The scenario's name.
@@ -39,6 +49,8 @@ pub struct ScenarioReport {
     pub alias: &'static str,
     /// What it does, in one line.
     pub summary: &'static str,
+    /// The runtime it ran on.
+    pub runtime: &'static str,
     /// Wall times.
     pub time: Times,
     /// Heap bytes and calls (from the first run).
@@ -47,10 +59,15 @@ pub struct ScenarioReport {
     pub moments: Moments,
     /// Tasks (from the first run).
     pub tasks: TaskFigures,
+    /// Yields the scenario needed (from the first run).
+    pub yields: Yields,
     /// Whether the heap came back to where the scenario started.
     pub verdict: Verdict,
     /// Whether every run counted exactly the same bytes, calls and tasks.
     pub repeats_identical: bool,
+    /// This runtime ÷ ours in the same scenario; `None` for ours itself, or when ours did not
+    /// run.
+    pub ratio_to_ours: Option<Ratios>,
 }
 
 /// Wall times of a scenario.
@@ -60,6 +77,8 @@ pub struct Times {
     pub body: Spread,
     /// The executor's shutdown.
     pub shutdown: Spread,
+    /// Body and shutdown of each run, added.
+    pub total: Spread,
 }
 
 /// Median, minimum and maximum of K wall times, in seconds.
@@ -82,27 +101,86 @@ pub struct Verdict {
     pub bytes_not_returned: i64,
 }
 
+/// A peer's figures divided by ours, in the same scenario and run. `None` where either side
+/// has no figure (baseline spawns no task; asyncio counts no allocation calls).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Ratios {
+    /// Median body time ÷ ours.
+    pub body_time: f64,
+    /// Median body + shutdown time ÷ ours.
+    pub total_time: f64,
+    /// Peak heap bytes per task ÷ ours.
+    pub peak_bytes_per_task: Option<f64>,
+    /// Allocations per task ÷ ours.
+    pub allocations_per_task: Option<f64>,
+}
+
 impl ScenarioReport {
-    /// Folds the runs of `scenario` into one record. `runs` must not be empty.
-    pub fn fold(scenario: Scenario, runs: &[Measurement]) -> ScenarioReport {
+    /// Folds the runs of `scenario` on `runtime` into one record. `runs` must not be empty.
+    pub fn fold(scenario: Scenario, runtime: &'static str, runs: &[Measurement]) -> ScenarioReport {
         let first: Accounting = runs[0].accounting;
         let bytes_not_returned = first.heap.after_shutdown_bytes;
         ScenarioReport {
             name: scenario.name(),
             alias: scenario.alias(),
             summary: scenario.summary(),
+            runtime,
             time: Times {
                 body: Spread::of(runs.iter().map(|run| run.body_time)),
                 shutdown: Spread::of(runs.iter().map(|run| run.shutdown_time)),
+                total: Spread::of(runs.iter().map(|run| run.body_time + run.shutdown_time)),
             },
             heap: first.heap,
             moments: first.moments,
             tasks: first.tasks,
+            yields: first.yields,
             verdict: Verdict {
                 heap_back_to_start: bytes_not_returned == 0,
                 bytes_not_returned,
             },
             repeats_identical: runs.iter().all(|run| run.accounting == first),
+            ratio_to_ours: None,
+        }
+    }
+
+    /// This record's figures divided by `ours`'s.
+    pub fn ratios_to(&self, ours: &ScenarioReport) -> Ratios {
+        let divide = |peer: Option<f64>, ours: Option<f64>| match (peer, ours) {
+            (Some(peer), Some(ours)) if ours > 0.0 => Some(peer / ours),
+            _ => None,
+        };
+        Ratios {
+            body_time: self.time.body.median_s / ours.time.body.median_s,
+            total_time: self.time.total.median_s / ours.time.total.median_s,
+            peak_bytes_per_task: divide(
+                self.heap.peak_bytes_per_task,
+                ours.heap.peak_bytes_per_task,
+            ),
+            allocations_per_task: divide(
+                self.heap.allocations_per_task,
+                ours.heap.allocations_per_task,
+            ),
+        }
+    }
+}
+
+impl Report {
+    /// Fills in every peer record's [`ScenarioReport::ratio_to_ours`], from ours in the same
+    /// scenario.
+    pub fn compute_ratios(&mut self) {
+        let ours: Vec<ScenarioReport> = self
+            .scenarios
+            .iter()
+            .filter(|record| record.runtime == "ours")
+            .cloned()
+            .collect();
+        for record in &mut self.scenarios {
+            if record.runtime == "ours" {
+                continue;
+            }
+            if let Some(reference) = ours.iter().find(|ours| ours.name == record.name) {
+                record.ratio_to_ours = Some(record.ratios_to(reference));
+            }
         }
     }
 }

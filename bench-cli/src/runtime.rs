@@ -1,9 +1,10 @@
 //! What a scenario needs from a runtime: an executor with a work scheduler on top.
 //!
 //! The four scenarios are written once, against the [`Runtime`] trait. Our executor and
-//! scheduler implement it in `ours.rs`; a peer runtime (tokio, smol) plugs in by implementing
-//! the same trait with the same scheduler shape (index → handle map, a done hook that removes
-//! the entry), and every scenario runs on it unchanged.
+//! scheduler implement it in `ours.rs`; tokio and smol implement it in `peers/` with the same
+//! scheduler shape (index → handle map, a done hook that removes the entry), and every scenario
+//! runs on them unchanged. asyncio is the odd one out: it runs in a Python child process with a
+//! script of its own (`asyncio.rs`), which follows the same scenario code line by line.
 //!
 //! A runtime owns its executor and its scheduler, and is made fresh for every scenario run.
 
@@ -38,19 +39,28 @@ pub trait Runtime: Sized {
     /// How many works the scheduler holds.
     fn registered(&self) -> usize;
 
-    /// One turn of the executor's queue, as seen from the task that awaits it: every task
-    /// runnable when it is awaited is polled (or, if cancelled, dropped) before it completes.
+    /// The runtime's own `yield_now`: the awaiting task gives way to others and is resumed
+    /// later. How many others run before it is resumed is the runtime's business (ours: every
+    /// task runnable when it yielded; tokio: about 61; smol: about 200), which is why the
+    /// scenarios yield in a loop until the works have started (see `scenarios/mod.rs`).
     fn yield_now(&self) -> impl Future<Output = ()>;
 
-    /// The executor's task counts right now.
+    /// The task counts right now.
     fn counts(&self) -> TaskCounts;
 
     /// Drops every remaining task, then the scheduler and the executor; returns the counts
     /// as the executor's shutdown left them.
     fn shutdown(self) -> TaskCounts;
+
+    /// Finishes what a shutdown leaves to a part of the runtime that outlives the runtime
+    /// value, before the heap is read after shutdown; not timed. Nothing, except for smol,
+    /// whose timers live in `async-io`'s process-wide reactor (see `peers/smol.rs`).
+    fn finish_shutdown() {}
 }
 
-/// Task counts of one executor at one moment. All exact.
+/// Task counts of one runtime at one moment. All exact; `None` where the runtime keeps the
+/// figure to itself (a peer's task cells and timer entries are internal to it), never an
+/// estimate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskCounts {
     /// Tasks spawned.
@@ -59,16 +69,80 @@ pub struct TaskCounts {
     pub first_polls: u64,
     /// Polls of tasks, all together.
     pub polls: u64,
-    /// Tasks cancelled.
+    /// Tasks whose future was dropped before it finished (cancelled, or at shutdown).
     pub cancelled: u64,
     /// Futures whose destructor has run.
     pub futures_dropped: u64,
     /// Task cells whose memory went back to the allocator.
-    pub tasks_freed: u64,
+    pub tasks_freed: Option<u64>,
     /// Task cells allocated and not yet freed.
-    pub live_tasks: u64,
+    pub live_tasks: Option<u64>,
     /// The most task cells live at once since the executor was made.
-    pub peak_live_tasks: u64,
+    pub peak_live_tasks: Option<u64>,
     /// Timer entries registered right now.
-    pub timers_live: u64,
+    pub timers_live: Option<u64>,
+}
+
+/// A runtime `--runtime` can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuntimeKind {
+    /// Our `executor` with our `scheduler`.
+    Ours,
+    /// tokio's current-thread runtime.
+    Tokio,
+    /// smol: `async-executor`'s `LocalExecutor` with `async-io`'s timers.
+    Smol,
+    /// Python's asyncio, in a child process.
+    Asyncio,
+}
+
+impl RuntimeKind {
+    /// Every runtime, in the order reports show them.
+    pub const ALL: [RuntimeKind; 4] = [
+        RuntimeKind::Ours,
+        RuntimeKind::Tokio,
+        RuntimeKind::Smol,
+        RuntimeKind::Asyncio,
+    ];
+
+    /// The runtime's name, as `--runtime` takes it and reports show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeKind::Ours => "ours",
+            RuntimeKind::Tokio => "tokio",
+            RuntimeKind::Smol => "smol",
+            RuntimeKind::Asyncio => "asyncio",
+        }
+    }
+
+    /// What it is, in one line.
+    pub fn summary(self) -> &'static str {
+        match self {
+            RuntimeKind::Ours => "our executor and WorkScheduler",
+            RuntimeKind::Tokio => {
+                "tokio current_thread runtime, tokio::time::sleep, JoinHandle::abort as cancel"
+            }
+            RuntimeKind::Smol => {
+                "async-executor LocalExecutor, async-io Timer, cancel by dropping the Task"
+            }
+            RuntimeKind::Asyncio => {
+                "Python asyncio (python3 on the PATH), tracemalloc for the heap figures"
+            }
+        }
+    }
+
+    /// The runtime called `name`.
+    pub fn from_name(name: &str) -> Option<RuntimeKind> {
+        RuntimeKind::ALL
+            .into_iter()
+            .find(|runtime| runtime.name() == name)
+    }
+
+    /// Whether this build can run it: tokio and smol need the `peers` feature.
+    pub fn is_built_in(self) -> bool {
+        match self {
+            RuntimeKind::Tokio | RuntimeKind::Smol => cfg!(feature = "peers"),
+            RuntimeKind::Ours | RuntimeKind::Asyncio => true,
+        }
+    }
 }

@@ -87,6 +87,18 @@ fn unknown_scenario_lists_the_valid_ones() {
 }
 
 #[test]
+fn unknown_runtime_lists_the_valid_ones() {
+    let message = refused(&["--runtime", "go"]);
+    assert!(
+        message.contains("no such runtime; valid ones are ours, tokio, smol, asyncio"),
+        "{message}"
+    );
+    // Also when it hides in a list with valid ones, or repeats the flag.
+    assert!(refused(&["--runtime", "ours,nope"]).contains("'nope'"));
+    assert!(refused(&["--runtime", "ours", "--runtime", "rayon"]).contains("'rayon'"));
+}
+
+#[test]
 fn zero_or_negative_repeat() {
     assert!(refused(&["--repeat", "0"]).contains("must be at least 1"));
     assert!(refused(&["--repeat", "-1"]).contains("not a negative one"));

@@ -18,12 +18,16 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/name", Kind::Text),
     ("/alias", Kind::Text),
     ("/summary", Kind::Text),
+    ("/runtime", Kind::Text),
     ("/time/body/median_s", Kind::Real),
     ("/time/body/min_s", Kind::Real),
     ("/time/body/max_s", Kind::Real),
     ("/time/shutdown/median_s", Kind::Real),
     ("/time/shutdown/min_s", Kind::Real),
     ("/time/shutdown/max_s", Kind::Real),
+    ("/time/total/median_s", Kind::Real),
+    ("/time/total/min_s", Kind::Real),
+    ("/time/total/max_s", Kind::Real),
     ("/heap/at_end_bytes", Kind::Integer),
     ("/heap/peak_bytes", Kind::Integer),
     ("/heap/after_shutdown_bytes", Kind::Integer),
@@ -48,9 +52,14 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/tasks/peak_live", Kind::Integer),
     ("/tasks/timers_live", Kind::Integer),
     ("/tasks/registered_at_end", Kind::Integer),
+    ("/yields/start_total", Kind::Integer),
+    ("/yields/start_most", Kind::Integer),
+    ("/yields/catch_up", Kind::Integer),
     ("/verdict/heap_back_to_start", Kind::Bool),
     ("/verdict/bytes_not_returned", Kind::Integer),
     ("/repeats_identical", Kind::Bool),
+    // Ours alone: no peer to compare.
+    ("/ratio_to_ours", Kind::Null),
 ];
 
 const MOMENT_FIELDS: [&str; 5] = [
@@ -68,6 +77,7 @@ enum Kind {
     RealOrNull,
     Integer,
     Bool,
+    Null,
     Moment,
     MomentOrNull,
 }
@@ -79,6 +89,7 @@ fn assert_kind(value: &Value, kind: Kind, path: &str) {
         Kind::RealOrNull => value.is_null() || value.is_f64(),
         Kind::Integer => value.is_i64() || value.is_u64(),
         Kind::Bool => value.is_boolean(),
+        Kind::Null => value.is_null(),
         Kind::Moment | Kind::MomentOrNull if value.is_null() => {
             matches!(kind, Kind::MomentOrNull)
         }
@@ -104,8 +115,8 @@ fn leaves(value: &Value) -> usize {
 #[test]
 fn json_has_the_schema_version_and_every_field_of_every_scenario() {
     let report = report(&["--tasks", "20"]);
-    assert_eq!(report["schema_version"], 1);
-    assert_eq!(report["runtime"], "ours");
+    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["runtimes"], serde_json::json!(["ours"]));
     assert_eq!(report["tasks"], 20);
     assert_eq!(report["repeat"], 1);
     assert_eq!(report.as_object().unwrap().len(), 5);
@@ -116,6 +127,7 @@ fn json_has_the_schema_version_and_every_field_of_every_scenario() {
         .map(|s| (s["name"].as_str().unwrap(), s["alias"].as_str().unwrap()))
         .collect();
     assert_eq!(names, SCENARIOS, "all four, in the reference order");
+    assert!(scenarios.iter().all(|s| s["runtime"] == "ours"));
 
     for scenario in scenarios {
         for &(path, kind) in SCENARIO_FIELDS {

@@ -7,8 +7,9 @@ use crate::runtime::Runtime;
 
 use super::{Outcome, let_works_start};
 
-/// Yields once; spawns nothing and cancels nothing.
+/// Yields once (there are no works to wait for); spawns nothing and cancels nothing.
 pub async fn body<R: Runtime>(runtime: &R) -> Outcome {
-    let_works_start(runtime).await;
-    Outcome::default()
+    let mut outcome = Outcome::default();
+    outcome.note_start(let_works_start(runtime).await);
+    outcome
 }

@@ -1,6 +1,6 @@
 //! `cancel-batch` (the reference's `test2`): start N works, then cancel them all at once.
 //!
-//! Register N works, yield once so that all N take their first poll (each registers a timer
+//! Register N works, yield until all N have taken their first poll (each registers a timer
 //! and sleeps), then `stop()` the scheduler. Here the peak is N live tasks; the question is
 //! when their futures are dropped and their cells freed: inside `stop()`, or on the executor's
 //! next tick. The `after_cancel` and `after_tick` moments answer it.
@@ -16,11 +16,10 @@ pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outco
     for _ in 0..tasks {
         runtime.register_work();
     }
-    let_works_start(runtime).await;
-    let registered = runtime.registered() as u64;
+    let mut outcome = Outcome::default();
+    outcome.note_start(let_works_start(runtime).await);
+    outcome.cancels_requested = runtime.registered() as u64;
     runtime.stop();
-    Outcome {
-        after_cancel: Some(ledger.moment(runtime.counts())),
-        cancels_requested: registered,
-    }
+    outcome.after_cancel = Some(ledger.moment(runtime.counts()));
+    outcome
 }

@@ -1,6 +1,6 @@
 //! `cancel-each` (the reference's `test1`): cancel every work right after it starts.
 //!
-//! N times: register a work, yield once so that it takes its first poll (and goes to sleep on
+//! N times: register a work, yield until it has taken its first poll (and goes to sleep on
 //! its timer), unregister it. At most two task cells are ever live: the work just registered,
 //! and the one unregistered in the cycle before, if the executor drops a cancelled task's future
 //! only when its queue next runs (which is this cycle's yield) rather than inside
@@ -16,7 +16,7 @@ pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outco
     let mut outcome = Outcome::default();
     for _ in 0..tasks {
         let index = runtime.register_work();
-        let_works_start(runtime).await;
+        outcome.note_start(let_works_start(runtime).await);
         if runtime.unregister(index) {
             outcome.cancels_requested += 1;
         }

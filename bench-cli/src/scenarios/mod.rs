@@ -9,21 +9,27 @@
 //! runtime made (executor + scheduler)
 //! block_on(body)                  ── timed; the body may record `after_cancel`
 //!                                 ── moment `at_end`
-//! block_on(yield_now())           ── moment `after_tick`
-//! shutdown, scheduler dropped     ── timed; moment `after_shutdown`
+//! block_on(catch_up)              ── moment `after_tick` (yield until every cancelled
+//!                                    future is dropped: one yield on ours)
+//! shutdown, scheduler dropped     ── timed
+//! R::finish_shutdown()            ── not timed (smol: a turn of its global reactor);
+//!                                    moment `after_shutdown`
 //! ledger closed                   ── figures relative to the heap start
 //! ```
 //!
-//! The bodies are generic over [`Runtime`], so a peer runtime runs the same code.
+//! The bodies are generic over [`Runtime`], so a peer runtime runs the same code. The only
+//! place where runtimes differ in how long they must be given is [`let_works_start`] (and
+//! [`catch_up`], its counterpart for the tick): both yield until the works' own counts say the
+//! runtime is through, and report how many yields that took.
 
 mod baseline;
 mod cancel_batch;
 mod cancel_each;
 mod no_cancel;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::ledger::{Ledger, Measurement, Moment, Moments, Observations};
+use crate::ledger::{Ledger, Measurement, Moment, Moments, Observations, Yields};
 use crate::runtime::Runtime;
 use crate::work;
 
@@ -73,13 +79,13 @@ impl Scenario {
     pub fn summary(self) -> &'static str {
         match self {
             Scenario::CancelEach => {
-                "N times: register a work, yield once (it takes its first poll), unregister it"
+                "N times: register a work, yield until it takes its first poll, unregister it"
             }
             Scenario::CancelBatch => {
-                "register N works, yield once (all take their first poll), stop() the scheduler"
+                "register N works, yield until all take their first poll, stop() the scheduler"
             }
             Scenario::NoCancel => {
-                "register N works, yield once, return; they are freed at executor shutdown"
+                "register N works, yield until all take their first poll, return; shutdown frees them"
             }
             Scenario::Baseline => "yield once and return: the runtime's own cost, no tasks",
         }
@@ -112,20 +118,87 @@ pub struct Outcome {
     /// the works registered when `stop()` was called. The executor's own `cancelled` count only
     /// rises when a cancelled future is actually dropped, which may be later.
     cancels_requested: u64,
+    /// The body's waits in [`let_works_start`]: yields in all, and the most in one wait.
+    start_yields: u64,
+    start_yields_most: u64,
 }
 
-/// Lets every registered work take its first poll.
+impl Outcome {
+    /// Notes one wait of [`let_works_start`] that took `yields` yields.
+    fn note_start(&mut self, yields: u64) {
+        self.start_yields += yields;
+        self.start_yields_most = self.start_yields_most.max(yields);
+    }
+}
+
+/// How many yields without a single new first poll mean the runtime is not running its works:
+/// a bug, reported as one rather than as a hang.
+const YIELDS_WITHOUT_PROGRESS: u64 = 1_000_000;
+
+/// Lets every registered work take its first poll; returns how many yields that took.
 ///
-/// On our executor one `yield_now()` is enough: it re-queues the body behind every task that is
-/// runnable, and the queue is FIFO. This is the one place to change for a runtime whose yield
-/// resumes the yielder sooner.
-async fn let_works_start<R: Runtime>(runtime: &R) {
-    runtime.yield_now().await;
+/// Fairness: in every runtime each spawned work takes its first poll before the body goes on to
+/// cancel or stop, as in the reference. So this yields until the works' own count of first
+/// polls reaches the number of works spawned, at least once. On our executor one `yield_now()`
+/// is always enough: it re-queues the body behind every task that is runnable, and the queue is
+/// FIFO. asyncio's `sleep(0)` does the same. tokio's `yield_now` resumes the yielder after
+/// about 61 task polls and smol's after about 200, so there it takes about N/61 and N/200
+/// yields; the reports show the count.
+async fn let_works_start<R: Runtime>(runtime: &R) -> u64 {
+    let target = runtime.counts().spawned;
+    let mut yields = 0;
+    let mut last = (work::first_polls(), 0);
+    loop {
+        runtime.yield_now().await;
+        yields += 1;
+        let started = work::first_polls();
+        if started >= target {
+            return yields;
+        }
+        if started > last.0 {
+            last = (started, yields);
+        } else if yields - last.1 >= YIELDS_WITHOUT_PROGRESS {
+            panic!(
+                "{}: {started} of {target} works polled after {yields} yields, none for the \
+                 last {YIELDS_WITHOUT_PROGRESS}",
+                R::NAME
+            );
+        }
+    }
+}
+
+/// The executor's next tick, for any runtime: yields until every future whose cancel was asked
+/// for has been dropped, at least once; returns how many yields that took.
+///
+/// On our executor that is one `yield_now()`: the tick that drops every cancelled task's future.
+/// A peer's single yield may resume the yielder before its queue is worked off (tokio after
+/// about 61 tasks, smol after about 200), so the `after_tick` moment would show a runtime
+/// stopped half-way through its queue; this waits until it is through, and says how long.
+async fn catch_up<R: Runtime>(runtime: &R, cancels_requested: u64) -> u64 {
+    let mut yields = 0;
+    let mut last = (runtime.counts().futures_dropped, 0);
+    loop {
+        runtime.yield_now().await;
+        yields += 1;
+        let dropped = runtime.counts().futures_dropped;
+        if dropped >= cancels_requested {
+            return yields;
+        }
+        if dropped > last.0 {
+            last = (dropped, yields);
+        } else if yields - last.1 >= YIELDS_WITHOUT_PROGRESS {
+            panic!(
+                "{}: {dropped} of {cancels_requested} cancelled futures dropped after {yields} \
+                 yields, none for the last {YIELDS_WITHOUT_PROGRESS}",
+                R::NAME
+            );
+        }
+    }
 }
 
 /// Runs `scenario` once with `tasks` works on a fresh `R` and measures it.
 pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
-    work::reset_first_polls();
+    work::reset_counters();
     let ledger = Ledger::open();
     let runtime = R::new();
 
@@ -136,12 +209,13 @@ pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
     let at_end = ledger.moment(end_counts);
     let registered_at_end = runtime.registered();
 
-    runtime.block_on(runtime.yield_now());
+    let tick_yields = runtime.block_on(catch_up(&runtime, outcome.cancels_requested));
     let after_tick = ledger.moment(runtime.counts());
 
     let started = Instant::now();
     let shutdown_counts = runtime.shutdown();
     let shutdown_time = started.elapsed();
+    R::finish_shutdown();
     let after_shutdown = ledger.moment(shutdown_counts);
 
     let accounting = ledger.close(Observations {
@@ -155,10 +229,32 @@ pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
             after_shutdown,
         },
         after_shutdown: shutdown_counts,
+        yields: Yields {
+            start_total: outcome.start_yields,
+            start_most: outcome.start_yields_most,
+            catch_up: tick_yields,
+        },
     });
     Measurement {
         body_time,
         shutdown_time,
         accounting,
     }
+}
+
+/// The wall time of `scenario`'s body alone, on a fresh `R`, for the criterion benches: the
+/// same body as [`measure`] times, without the moments, the tick and the accounting around it.
+/// The runtime is made before the clock starts and shut down after it stops; a peer's
+/// [`Runtime::finish_shutdown`] is left out (it waits on purpose), so whatever a runtime defers
+/// past its shutdown is paid where it really lands, in the runs that follow.
+pub fn time_body<R: Runtime>(scenario: Scenario, tasks: u64) -> Duration {
+    work::reset_counters();
+    let ledger = Ledger::open();
+    let runtime = R::new();
+    let started = Instant::now();
+    runtime.block_on(scenario.body(&runtime, tasks, &ledger));
+    let elapsed = started.elapsed();
+    debug_assert_eq!(runtime.counts().first_polls, runtime.counts().spawned);
+    runtime.shutdown();
+    elapsed
 }

@@ -1,6 +1,6 @@
 //! `no-cancel` (the reference's `test3`): start N works and never cancel them.
 //!
-//! Register N works, yield once so that all N take their first poll, return. The works are
+//! Register N works, yield until all N have taken their first poll, return. The works are
 //! still asleep when the scenario ends: N cells and N timer entries are live until the
 //! executor's shutdown drops them. It is the point of comparison for the two cancelling
 //! scenarios: the same N tasks, freed by shutdown instead of by cancel.
@@ -14,6 +14,7 @@ pub async fn body<R: Runtime>(runtime: &R, tasks: u64) -> Outcome {
     for _ in 0..tasks {
         runtime.register_work();
     }
-    let_works_start(runtime).await;
-    Outcome::default()
+    let mut outcome = Outcome::default();
+    outcome.note_start(let_works_start(runtime).await);
+    outcome
 }
