@@ -1,7 +1,8 @@
 //! A `WorkScheduler` over the executor: register works, unregister them, stop them all.
 //!
 //! This is the Rust form of the reference study's WorkScheduler. It keeps a table from each
-//! work's index to its task's `JoinHandle`; it uses only the executor's public API
+//! work's index to its task's `JoinHandle`, sorted by index so that `stop` cancels works in
+//! the order they were registered; it uses only the executor's public API
 //! (`executor::spawn`, `JoinHandle::cancel`), which shows that API is enough to build on.
 //!
 //! ```
@@ -82,18 +83,20 @@
 //! # What a registered work costs
 //!
 //! - In the scheduler's table: one entry of **16 bytes** (the `u64` index and the
-//!   pointer-sized `JoinHandle<()>`) plus one control byte, in a table kept between 1/8 and
-//!   3/4 empty (see `slots.rs` for the exact capacity rules). The table never shrinks below
-//!   room for 16 works, and gives everything back on `stop` or when the scheduler is
-//!   dropped.
+//!   pointer-sized `JoinHandle<()>`) and nothing else, in a `VecDeque` sorted by index
+//!   that is between half full and full while works are being registered: 16.8 bytes per
+//!   work at a million works (see `slots.rs` for the exact capacity rules and for the
+//!   tombstones that removals leave). The table never shrinks below room for 16 works, and
+//!   gives everything back on `stop` or when the scheduler is dropped.
 //! - In the task cell: the done hook, **16 bytes** (a `Weak` pointer and the index) next to
 //!   the work's future.
 //! - Allocations: `Work::new` of a function that captures nothing allocates nothing, and
-//!   `register` allocates only the task cell (plus table growth, amortised). A million
-//!   register + unregister cycles cost exactly a million allocations and a million frees
-//!   (the task cells) and leave the heap byte for byte where it was; a burst of 100 000
-//!   works grows the table to about 2.2 MB and, once they are gone, shrinks it back to its
-//!   floor of 560 bytes (room for 28 works). `tests/alloc.rs` measures all of this.
+//!   `register` allocates only the task cell (plus the table's growth, a `realloc`,
+//!   amortised). A million register + unregister cycles cost exactly a million allocations
+//!   and a million frees (the task cells) and leave the heap byte for byte where it was; a
+//!   burst of 100 000 works grows the table to room for 131 072 (2 MiB) and, once they are
+//!   gone, shrinks it back to its floor of 256 bytes (room for 16 works). `tests/alloc.rs`
+//!   measures all of this.
 //!
 //! # Re-entrancy
 //!

@@ -120,9 +120,9 @@ impl WorkScheduler {
     ///
     /// # When what happens
     ///
-    /// 1. **Now, inside `unregister`:** the entry leaves the table (`len()` drops, and the
-    ///    slot may be reused at once), then the scheduler asks for the cancel
-    ///    (`JoinHandle::cancel`) and drops its handle.
+    /// 1. **Now, inside `unregister`:** the entry leaves the table (`len()` drops; its 16
+    ///    bytes are a tombstone until swept, see `slots.rs`), then the scheduler asks for
+    ///    the cancel (`JoinHandle::cancel`) and drops its handle.
     /// 2. **On the executor thread, at the latest when the executor next runs its queue**
     ///    (our executor: the next tick, e.g. the caller's next `yield_now().await`; never
     ///    inside `cancel()`): the work's future is dropped without another poll, and its
@@ -149,6 +149,10 @@ impl WorkScheduler {
 
     /// Cancels every registered work and empties the scheduler.
     ///
+    /// The works are cancelled in order of their index, which is the order they were
+    /// registered in whenever each was registered after the works created before it; the
+    /// executor then drops them in that order too.
+    ///
     /// When `stop` returns, `len() == 0` and every work that was registered has been asked
     /// to cancel; after the executor next runs its queue, every one of their futures has
     /// been dropped. The table's memory is given back. The scheduler stays usable: works
@@ -160,7 +164,9 @@ impl WorkScheduler {
             if taken.len() == 0 {
                 return;
             }
-            for slot in taken {
+            // Index order: registration order for works registered as they were created,
+            // and so the order the executor allocated their cells (see `slots.rs`).
+            for slot in taken.into_slots() {
                 if let Slot::Filled(handle) = slot {
                     handle.cancel();
                 }
@@ -179,9 +185,10 @@ impl WorkScheduler {
         self.len() == 0
     }
 
-    /// How many works the table holds before it must grow: 0 before the first `register`
-    /// and after `stop`, at least 16 otherwise. The table's memory is this capacity
-    /// rounded up to a power of two (× 8/7) buckets of 16 bytes plus one control byte each.
+    /// How many entries the table holds before it must grow: 0 before the first `register`
+    /// and after `stop`, at least 16 otherwise. The table's memory is exactly 16 bytes per
+    /// entry of this capacity. Entries left by unregistered works may still take room
+    /// until they are swept (see `slots.rs`), so this is not always how many more works fit.
     pub fn capacity(&self) -> usize {
         self.inner.slots.borrow().capacity()
     }

@@ -11,14 +11,15 @@
 //!   heap byte for byte where it started, at exactly one allocation and one free per cycle.
 //! - A burst of works registered at once and then unregistered leaves the table at its
 //!   floor again: the heap ends where a single cycle left it. The table's bytes are
-//!   accounted exactly, against a `HashMap` with the same entry size and capacity.
+//!   accounted exactly, against a `VecDeque` with the same entry size and capacity, and its
+//!   capacities follow the growth rules in `slots.rs` (16 on first use, then doubling).
 //! - `stop` and dropping the scheduler give the table back.
 
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::future::pending;
 use std::hint::black_box;
 
@@ -112,15 +113,25 @@ fn idle_work() -> Work {
     Work::new(pending::<()>)
 }
 
-/// The heap bytes of an empty `HashMap` whose entries are 16 bytes, like the scheduler's
-/// `(u64, Slot)`, made with the given capacity: the reference the scheduler's table is
-/// measured against.
+/// The heap bytes of an empty `VecDeque` whose entries are 16 bytes, like the scheduler's
+/// entry (index + `JoinHandle`), made with the given capacity: the reference the
+/// scheduler's table is measured against. It is exactly 16 bytes per entry of capacity.
 fn table_bytes(capacity: usize) -> i64 {
     let before = heap();
-    let table: HashMap<u64, u64> = HashMap::with_capacity(capacity);
+    let table: VecDeque<[u64; 2]> = VecDeque::with_capacity(capacity);
     let bytes = heap().live_bytes - before.live_bytes;
     drop(black_box(table));
+    assert_eq!(bytes, 16 * capacity as i64);
     bytes
+}
+
+/// The table's floor (`slots.rs`, rules 1 and 4): room for 16 works.
+const FLOOR_CAPACITY: usize = 16;
+
+/// The table's capacity after `works` registrations in a row from empty (`slots.rs`, rules
+/// 1 and 2): 16 on first use, doubling whenever it is full.
+fn grown_capacity(works: usize) -> usize {
+    works.next_power_of_two().max(FLOOR_CAPACITY)
 }
 
 /// Registers `n` idle works at once, lets each take its first poll, unregisters them all,
@@ -281,11 +292,13 @@ fn burst_registered_then_unregistered_ends_where_one_work_ended() {
         tick().await;
         let one_cycle = heap();
         let floor = scheduler.capacity();
+        assert_eq!(floor, FLOOR_CAPACITY);
         let table = one_cycle.live_bytes - with_shared_state.live_bytes;
         assert_eq!(table, table_bytes(floor));
 
         let peak_capacity = burst(&scheduler, BURST).await;
-        assert!(peak_capacity >= BURST);
+        assert_eq!(peak_capacity, grown_capacity(BURST));
+        assert_eq!(peak_capacity, 131_072);
         let end = heap();
         assert_eq!(scheduler.capacity(), floor);
         assert_eq!(end.live_bytes, one_cycle.live_bytes);

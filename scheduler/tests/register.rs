@@ -272,3 +272,86 @@ fn registered_work_costs_sixteen_more_bytes_of_task_cell_than_a_bare_spawn() {
         scheduler.stop();
     });
 }
+
+#[test]
+fn works_registered_out_of_creation_order_are_found_unregistered_and_stopped() {
+    // Created a, b, c, d, e; registered c, e, a, d, b. The scheduler keeps its table in index
+    // (creation) order, so each late-registered older work goes to its place inside it.
+    let ex = Executor::new();
+    let trace = Trace::default();
+    ex.block_on(async {
+        let scheduler = WorkScheduler::new();
+        let mut works: Vec<Option<Work>> = ["a", "b", "c", "d", "e"]
+            .into_iter()
+            .map(|name| Some(pending_work(&trace, name)))
+            .collect();
+        let index: Vec<u64> = works.iter().flatten().map(Work::index).collect();
+        for k in [2, 4, 0, 3, 1] {
+            let work = works[k].take().unwrap();
+            assert_eq!(scheduler.register(work), index[k]);
+        }
+        assert_eq!(scheduler.len(), 5);
+        // The executor runs them in the order they were spawned, whatever their indices.
+        tick().await;
+        assert_eq!(
+            trace.events(),
+            events(&["c polled", "e polled", "a polled", "d polled", "b polled"])
+        );
+        // Each is found where it was put: d from the middle, then a from the front.
+        assert!(scheduler.unregister(index[3]));
+        assert!(!scheduler.unregister(index[3]));
+        assert!(scheduler.unregister(index[0]));
+        assert_eq!(scheduler.len(), 3);
+        tick().await;
+        assert_eq!(
+            trace.events().split_off(5),
+            events(&["d dropped", "a dropped"])
+        );
+        // `stop` cancels in index order: b, c, e, not the order they were registered in.
+        scheduler.stop();
+        tick().await;
+        assert_eq!(
+            trace.events().split_off(7),
+            events(&["b dropped", "c dropped", "e dropped"])
+        );
+        assert_eq!(ex.stats().live_tasks, 0);
+    });
+}
+
+#[test]
+fn thousand_works_registered_in_shuffled_order_are_each_unregistered_once() {
+    const N: usize = 1000;
+    let ex = Executor::new();
+    ex.block_on(async {
+        let scheduler = WorkScheduler::new();
+        let mut works: Vec<Option<Work>> = (0..N)
+            .map(|_| Some(Work::new(std::future::pending::<()>)))
+            .collect();
+        let index: Vec<u64> = works.iter().flatten().map(Work::index).collect();
+        // 7 is coprime with N, so k -> 7k + 3 mod N visits every work once, out of order.
+        let shuffled = |k: usize| (7 * k + 3) % N;
+        for k in 0..N {
+            let work = works[shuffled(k)].take().unwrap();
+            scheduler.register(work);
+            assert_eq!(scheduler.len(), k + 1);
+        }
+        tick().await;
+        // Unregister in another order (13k + 5), each once; a second try finds nothing.
+        for k in 0..N {
+            let target = index[(13 * k + 5) % N];
+            assert!(scheduler.unregister(target), "work {target}");
+            assert!(!scheduler.unregister(target), "work {target} again");
+            assert_eq!(scheduler.len(), N - k - 1);
+            // `slots.rs`, rule 3: after a removal, room for at most 4 × max(len, 16).
+            assert!(scheduler.capacity() <= 4 * scheduler.len().max(16));
+        }
+        assert!(scheduler.is_empty());
+        assert_eq!(scheduler.capacity(), 16, "back to the floor");
+        tick().await;
+        let stats = ex.stats();
+        assert_eq!(
+            (stats.cancelled, stats.futures_dropped, stats.live_tasks),
+            (N as u64, N as u64, 0)
+        );
+    });
+}

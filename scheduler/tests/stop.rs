@@ -5,7 +5,7 @@ mod common;
 
 use common::{Counts, Trace, events, pending_work, returning_work, tick, yielding_work};
 use executor::Executor;
-use scheduler::WorkScheduler;
+use scheduler::{Work, WorkScheduler};
 
 #[test]
 fn register_five_then_tick_then_stop_then_tick_drops_all_five() {
@@ -21,11 +21,9 @@ fn register_five_then_tick_then_stop_then_tick_drops_all_five() {
         assert_eq!(scheduler.len(), 0);
         assert_eq!(ex.stats().futures_dropped, 0);
         tick().await;
-        let mut dropped = trace.events().split_off(5);
-        // `stop` cancels in the table's order, which a `HashMap` does not fix.
-        dropped.sort();
+        // `stop` cancels in registration order and the executor drops in cancel order.
         assert_eq!(
-            dropped,
+            trace.events().split_off(5),
             events(&[
                 "a dropped",
                 "b dropped",
@@ -62,9 +60,10 @@ fn register_three_then_stop_before_any_poll_drops_them_unpolled() {
         scheduler.stop();
         assert!(scheduler.is_empty());
         tick().await;
-        let mut dropped = trace.events();
-        dropped.sort();
-        assert_eq!(dropped, events(&["a dropped", "b dropped", "c dropped"]));
+        assert_eq!(
+            trace.events(),
+            events(&["a dropped", "b dropped", "c dropped"])
+        );
         let stats = ex.stats();
         assert_eq!(
             (
@@ -177,4 +176,63 @@ fn stop_through_a_clone_empties_every_clone() {
         tick().await;
         assert_eq!(ex.stats().futures_dropped, 2);
     });
+}
+
+#[test]
+fn stop_cancels_in_registration_order_and_the_executor_drops_in_that_order() {
+    // Enough works for the table to grow several times, some gone before `stop` (returned
+    // or unregistered, leaving tombstones inside the table and at its ends), and the rest
+    // dropped by the tick after `stop` in exactly the order they were registered.
+    const N: usize = 201;
+    let ex = Executor::new();
+    let order = Trace::default();
+    ex.block_on(async {
+        let scheduler = WorkScheduler::new();
+        let mut indices = Vec::new();
+        for k in 0..N {
+            let order = order.clone();
+            let work = Work::new(move || {
+                let dropped = order.on_drop(format!("{k}"));
+                async move {
+                    let _dropped = dropped;
+                    if k % 7 == 3 {
+                        return; // ends by itself on its first poll
+                    }
+                    std::future::pending::<()>().await;
+                }
+            });
+            indices.push(scheduler.register(work));
+        }
+        tick().await;
+        // The ones that returned were dropped on that tick, in registration order too.
+        let returned: Vec<usize> = (0..N).filter(|k| k % 7 == 3).collect();
+        assert_eq!(order.events(), strings(&returned));
+        // Unregister the first and the last, and every fifth of the rest.
+        let unregistered: Vec<usize> = (0..N)
+            .filter(|&k| (k == 0 || k == N - 1 || k % 5 == 2) && k % 7 != 3)
+            .collect();
+        for &k in &unregistered {
+            assert!(scheduler.unregister(indices[k]));
+        }
+        tick().await;
+        let mut expected = returned.clone();
+        expected.extend(&unregistered);
+        assert_eq!(order.events(), strings(&expected));
+
+        let rest: Vec<usize> = (0..N)
+            .filter(|k| !returned.contains(k) && !unregistered.contains(k))
+            .collect();
+        assert_eq!(scheduler.len(), rest.len());
+        scheduler.stop();
+        assert!(scheduler.is_empty());
+        tick().await;
+        expected.extend(&rest);
+        assert_eq!(order.events(), strings(&expected));
+        assert_eq!(ex.stats().live_tasks, 0);
+    });
+}
+
+/// The numbers as the strings the drop probes log.
+fn strings(numbers: &[usize]) -> Vec<String> {
+    numbers.iter().map(usize::to_string).collect()
 }

@@ -16,8 +16,9 @@
 mod common;
 
 use common::{
-    TIMER_RECORD_BYTES, TIMER_SLOT_BYTES, Tasks, WORK_SLEEP, grown_vec_capacity,
-    scheduler_shell_bytes, sleeping_work, table_growth, table_growth_at, tick, timer_storage_bytes,
+    TABLE_ENTRY_BYTES, TIMER_RECORD_BYTES, TIMER_SLOT_BYTES, Tasks, WORK_SLEEP, grown_vec_capacity,
+    scheduler_shell_bytes, sleeping_work, table_capacity, table_growth, table_growth_at, tick,
+    timer_storage_bytes,
 };
 use executor::{Executor, sleep};
 use scheduler::WorkScheduler;
@@ -72,12 +73,13 @@ fn one_allocation_per_registered_work() {
         assert_eq!(stats.live_task_bytes % stats.live_tasks, 0);
         assert_eq!(stats.live_task_bytes / stats.live_tasks, cell);
 
-        // One past the table's capacity: the cell, and the table's growth (a new table
-        // allocated, the old one freed) — nothing else.
+        // One past the table's capacity: the cell, and the table's growth (one `realloc`
+        // to twice the room, no new block) — nothing else.
         let before = Heap::now();
         scheduler.register(sleeping_work());
         let after = Heap::now();
-        assert_eq!((growth.allocs, growth.frees), (1, 1));
+        assert_eq!((growth.allocs, growth.frees, growth.reallocs), (0, 0, 1));
+        assert_eq!(growth.bytes, (floor * TABLE_ENTRY_BYTES) as i64);
         assert_eq!(
             after.since(before),
             Delta {
@@ -146,8 +148,15 @@ fn byte_budget_of_one_sleeping_work() {
         assert_eq!(
             registered.since(start).allocs,
             n + table.allocs,
-            "one allocation per work, plus the table's growth steps"
+            "one allocation per work, plus the table's first block"
         );
+        assert_eq!(
+            registered.since(start).reallocs,
+            table.reallocs,
+            "and the table's doublings, in place or moved"
+        );
+        assert_eq!(table_capacity(N), N, "the table exactly full too");
+        assert_eq!(slots, (N * TABLE_ENTRY_BYTES) as i64);
 
         tick().await;
         let polled = Heap::now();
@@ -165,7 +174,8 @@ fn byte_budget_of_one_sleeping_work() {
         let total = polled.since(start).bytes;
         assert_eq!(total, cells as i64 + slots + timer);
 
-        let table_capacity = scheduler.capacity();
+        let capacity = scheduler.capacity();
+        assert_eq!(capacity, table_capacity(N));
         scheduler.stop();
         tick().await;
         assert_eq!(ex.stats().live_tasks, 0);
@@ -183,10 +193,9 @@ fn byte_budget_of_one_sleeping_work() {
             per(timer)
         );
         eprintln!(
-            "  scheduler slot  {:>6.2} B  16 B entry + 1 control byte per bucket; table of \
-             capacity {table_capacity} ({slots} B; {:.2} B per work when full)",
+            "  scheduler slot  {:>6.2} B  {TABLE_ENTRY_BYTES} B entry per unit of capacity; \
+             table of capacity {capacity} ({slots} B)",
             per(slots),
-            slots as f64 / table_capacity as f64
         );
         eprintln!(
             "  total           {:>6.2} B  ({total} B for {N} works)",

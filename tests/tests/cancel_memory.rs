@@ -147,11 +147,11 @@ fn scheduler_cancel_each_cycle_frees_cell_on_next_tick() {
     let ex = Executor::new();
     ex.block_on(async {
         let scheduler = WorkScheduler::new();
-        // The first cycle leaves the table at its floor (room for 16 works: 32 buckets of a
-        // 16-byte entry and a control byte, plus one group of control bytes: 560 bytes on
-        // x86_64) and the timer with a first block of 4 slots (4 × 24) and 4 heap records
-        // (4 × 16). Neither goes back when it empties: the table keeps its floor and the
-        // timer's storage never shrinks.
+        // The first cycle leaves the table at its floor (room for 16 works: 16 entries of
+        // 16 bytes, 256 bytes) and the timer with a first block of 4 slots (4 × 24) and 4
+        // heap records (4 × 16). Neither goes back when it empties: the table keeps its
+        // floor and the timer's storage never shrinks.
+        assert_eq!(cold.table.bytes, 256);
         let first = cancel_each_cycle(&ex, &scheduler, 1, &cold).await;
         // Every later cycle costs the cell alone and ends exactly where it started.
         let second = cancel_each_cycle(&ex, &scheduler, 2, &warm).await;
@@ -166,7 +166,10 @@ fn stop_then_tick_holds_only_container_capacity() {
     // Not a power of two, so capacity and length differ.
     const N: usize = 100;
     assert_installed();
+    // The scheduler's table grows by doubling from 16: 16 → 32 → 64 → 128 entries of 16
+    // bytes, a first block and then three reallocations.
     let table = table_growth(N);
+    assert_eq!((table.allocs, table.reallocs, table.bytes), (1, 3, 2048));
     // The timer's slab and heap grow by doubling from 4, one push per first poll: 4 → 8 → … →
     // 128, a first block and then five reallocations each.
     let timer_growth = Delta {

@@ -5,7 +5,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::mem::size_of;
 use std::task::Waker;
@@ -56,23 +56,50 @@ pub fn timer_storage_bytes(most: usize) -> i64 {
     (grown_vec_capacity(most) * (TIMER_SLOT_BYTES + TIMER_RECORD_BYTES)) as i64
 }
 
+/// One entry of the scheduler's table (`slots.rs`): the work's index (`u64`) and its
+/// `JoinHandle<()>` (one pointer), 16 bytes, and no per-entry overhead beyond it.
+pub const TABLE_ENTRY_BYTES: usize = 16;
+
+/// The table's capacity after `works` registrations in a row from empty, as `slots.rs` grows
+/// it: room for exactly 16 on first use (rule 1), then doubling whenever full (rule 2).
+pub fn table_capacity(works: usize) -> usize {
+    if works == 0 {
+        0
+    } else {
+        works.next_power_of_two().max(16)
+    }
+}
+
 /// What the scheduler's table does to the heap while it grows, the way `slots.rs` grows it,
-/// to hold `works` entries: measured on a reference `HashMap` whose entries are 16 bytes like
-/// the scheduler's `(u64, Slot)`, made room for 16 on first use (rule 1) and then filled one
-/// insert at a time (rule 2, a `HashMap` growing: each growth allocates the new table and frees
-/// the old one). `table_growth(1).bytes` is the table's floor.
+/// to hold `works` entries: measured on a reference `VecDeque` whose entries are 16 bytes like
+/// the scheduler's, made room for exactly 16 on first use (rule 1) and then filled one
+/// `push_back` at a time (rule 2, a `VecDeque` growing: each growth is one `realloc` to twice
+/// the room). Checked against the same rules as arithmetic: one first block, one realloc per
+/// doubling, `TABLE_ENTRY_BYTES` per entry of capacity. `table_growth(1).bytes` is the table's
+/// floor.
 pub fn table_growth(works: usize) -> Delta {
-    let mut table: HashMap<u64, u64> = HashMap::new();
+    let mut table: VecDeque<[u64; 2]> = VecDeque::new();
     let before = Heap::now();
     fill_table(&mut table, 0, works);
     let delta = Heap::now().since(before);
     drop(black_box(table));
+    let capacity = table_capacity(works);
+    assert_eq!(
+        delta,
+        Delta {
+            allocs: u64::from(works > 0),
+            frees: 0,
+            reallocs: u64::from((capacity / 16).max(1).trailing_zeros()),
+            bytes: (capacity * TABLE_ENTRY_BYTES) as i64,
+        },
+        "the reference table follows the documented growth rules"
+    );
     delta
 }
 
 /// What inserting one more entry does to the heap when the scheduler's table holds `works`.
 pub fn table_growth_at(works: usize) -> Delta {
-    let mut table: HashMap<u64, u64> = HashMap::new();
+    let mut table: VecDeque<[u64; 2]> = VecDeque::new();
     fill_table(&mut table, 0, works);
     let before = Heap::now();
     fill_table(&mut table, works, works + 1);
@@ -81,12 +108,12 @@ pub fn table_growth_at(works: usize) -> Delta {
     delta
 }
 
-fn fill_table(table: &mut HashMap<u64, u64>, from: usize, to: usize) {
+fn fill_table(table: &mut VecDeque<[u64; 2]>, from: usize, to: usize) {
     for key in from as u64..to as u64 {
         if table.capacity() == 0 {
-            table.reserve(16);
+            table.reserve_exact(16);
         }
-        table.insert(key, key);
+        table.push_back([key, key]);
     }
 }
 
