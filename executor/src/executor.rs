@@ -263,11 +263,12 @@ impl Core {
         bump(&c.spawned);
         c.bytes_allocated
             .set(c.bytes_allocated.get() + Task::<F>::SIZE as u64);
-        let stats = self.stats_without_timer();
+        // Live only grows here, so the peaks are exact if taken at each spawn.
+        let (live_tasks, live_task_bytes) = self.live();
         c.peak_live_tasks
-            .set(c.peak_live_tasks.get().max(stats.live_tasks));
+            .set(c.peak_live_tasks.get().max(live_tasks));
         c.peak_task_bytes
-            .set(c.peak_task_bytes.get().max(stats.live_task_bytes));
+            .set(c.peak_task_bytes.get().max(live_task_bytes));
         // SAFETY: `allocate` returned a cell holding three references (`state::INITIAL`); one
         // goes to each of the owned list (R1), the run queue (R2) and the handle (R3).
         unsafe {
@@ -429,12 +430,22 @@ impl Core {
         }
     }
 
-    fn stats_without_timer(&self) -> Stats {
+    /// Cells allocated and not yet freed, and their bytes.
+    fn live(&self) -> (u64, u64) {
         let c = &self.counters;
         let freed = &self.shared.counters;
         // Relaxed: see `FreeCounters::record_free`.
         let tasks_freed = freed.tasks_freed.load(crate::loom::Ordering::Relaxed);
         let bytes_freed = freed.bytes_freed.load(crate::loom::Ordering::Relaxed);
+        (
+            c.spawned.get() - tasks_freed,
+            c.bytes_allocated.get() - bytes_freed,
+        )
+    }
+
+    fn stats(&self) -> Stats {
+        let c = &self.counters;
+        let (live_tasks, live_task_bytes) = self.live();
         Stats {
             spawned: c.spawned.get(),
             polls: c.polls.get(),
@@ -442,19 +453,12 @@ impl Core {
             cancelled: c.cancelled.get(),
             panicked: c.panicked.get(),
             futures_dropped: c.futures_dropped.get(),
-            tasks_freed,
-            live_tasks: c.spawned.get() - tasks_freed,
+            tasks_freed: c.spawned.get() - live_tasks,
+            live_tasks,
             peak_live_tasks: c.peak_live_tasks.get(),
-            live_task_bytes: c.bytes_allocated.get() - bytes_freed,
+            live_task_bytes,
             peak_task_bytes: c.peak_task_bytes.get(),
-            timers_live: 0,
-        }
-    }
-
-    fn stats(&self) -> Stats {
-        Stats {
             timers_live: self.timer.borrow().len() as u64,
-            ..self.stats_without_timer()
         }
     }
 }

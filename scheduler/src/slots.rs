@@ -219,13 +219,18 @@ impl Slots {
         self.entries.capacity()
     }
 
-    /// Where the live entry for `index` is, if there is one. Looks at the last entry first:
-    /// `fill` right after `reserve` finds it there.
+    /// Where the live entry for `index` is, if there is one. Looks at the last entry first
+    /// (`fill` right after `reserve` finds it there), then the first.
     fn position(&self, index: u64) -> Option<usize> {
         let last = self.entries.len().checked_sub(1)?;
-        // A tombstone's key has `VACANT` set, so it never equals an index.
+        // A tombstone's key has `VACANT` set, so it never equals an index. The two ends are
+        // checked first: cancel-each removes the newest work, and a shutdown (or a stop-then-
+        // tick) ends works oldest first, so both skip the binary search.
         if self.entries[last].key == index {
             return Some(last);
+        }
+        if self.entries[0].key == index {
+            return Some(0);
         }
         let at = self
             .entries
