@@ -190,8 +190,17 @@ impl Timer {
 
     /// Removes one entry whose deadline is at or before `now` and returns its waker.
     pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Waker> {
+        let now = self.to_ticks(Some(now));
+        // The top record, stale or not, has the smallest deadline of all: if it is not due,
+        // nothing is, and stale records below it are left for `purge` to sweep in one pass.
+        // (Popping them here one by one would cost O(log n) each: after cancelling a million
+        // sleeps oldest first, every stale record would surface at the top in turn.)
+        let &Reverse((first, _)) = self.heap.peek()?;
+        if first > now {
+            return None;
+        }
         let (deadline, key) = self.peek_live()?;
-        if deadline > self.to_ticks(Some(now)) {
+        if deadline > now {
             return None;
         }
         self.heap.pop();
