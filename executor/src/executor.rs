@@ -8,9 +8,10 @@
 //! - the exact counters behind [`Stats`];
 //! - an `Arc<Shared>` (`shared.rs`): the remote queue, the parker and the free counters.
 //!
-//! One turn of the run loop pops the oldest entry of the local queue: a task (run it) or the
-//! `block_on` future's own link (poll it). Every 61 pops, and whenever the queue is empty, the
-//! loop first moves remotely woken tasks into the local queue and fires due timers. With nothing
+//! `block_on` polls its future once, then runs the loop. One turn of the loop pops the oldest
+//! entry of the local queue: a task (run it) or the `block_on` future's own link, queued when
+//! the future was woken (poll it). Every 61 pops, and whenever the queue is empty, the loop
+//! first moves remotely woken tasks into the local queue and fires due timers. With nothing
 //! runnable it parks until the earliest deadline or a remote wake.
 
 use crate::context;

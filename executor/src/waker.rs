@@ -12,10 +12,10 @@
 //!
 //! "Gets queued" means: not already `SCHEDULED` and not `COMPLETE`. So waking a queued task twice
 //! queues it once, and waking a finished task — even after its executor is gone — does nothing
-//! but drop the reference. Wakers are `Send + Sync`: a wake on the executor's own thread while
-//! it runs goes straight into the local queue (no allocation, no atomics beyond the state word);
-//! a wake from anywhere else goes through the remote queue and unparks the executor
-//! (`context::schedule`).
+//! but drop the reference. Wakers are `Send + Sync`: a wake on the executor's own thread goes
+//! straight into the local queue (no allocation, no atomics beyond the state word), whether the
+//! executor is running or between `block_on` calls; a wake from another thread goes through the
+//! remote queue and unparks the executor (`context::schedule`).
 //!
 //! There is one vtable for all tasks, so `Waker::will_wake` works: two wakers of the same task
 //! compare equal.
