@@ -1,16 +1,20 @@
 //! The peer runtimes, tokio and smol, with the same scheduler shape as ours.
 //!
-//! Each peer implements [`Runtime`](crate::runtime::Runtime) with a [`PeerScheduler`]: a map
+//! Each peer implements [`Runtime`](crate::runtime::Runtime) with a [`PeerScheduler`]: a table
 //! from each work's index to the runtime's handle for its task (tokio's `JoinHandle`, smol's
 //! `Task`), and a done hook ([`DoneHook`]) inside the spawned future that removes the entry
 //! when the future is dropped — the shape of our `WorkScheduler` and of the reference's
 //! asyncio `WorkScheduler` (a dict of tasks, a done callback).
 //!
-//! The map lives in a thread-local of each peer's (see [`SlotsHome`]), so that a hook needs no
-//! pointer to it: tokio's `spawn` wants `Send` futures, and an `Rc` is not. So a peer's hook is
-//! 16 bytes (the index and a flag) where ours is 16 (a `Weak` and the index). The map hashes its
-//! `u64` indexes with one multiplication ([`IndexHasher`]), not SipHash, so that the peers do
-//! not pay for a slow hash the runtimes themselves have nothing to do with.
+//! The table ([`Slots`], in `slots.rs`) is the shape of ours too: a `VecDeque` sorted by index,
+//! with tombstones for removed entries. So `stop()` cancels in index order, which is
+//! registration order, as ours does, and the runtime then drops the tasks in the order it
+//! spawned them; a hash map would cancel in hash order and make the drops that follow touch
+//! task memory at random, a cost that is the bench's, not the runtime's.
+//!
+//! The table lives in a thread-local of each peer's (see [`SlotsHome`]), so that a hook needs
+//! no pointer to it: tokio's `spawn` wants `Send` futures, and an `Rc` is not. So a peer's hook
+//! is 16 bytes (the index and a flag) where ours is 16 (a `Weak` and the index).
 //!
 //! # What is counted from the outside, exactly
 //!
@@ -20,16 +24,16 @@
 //! finished. What a peer keeps to itself (when its task cells are freed, how many are live, its
 //! timer entries) is reported as not available, never estimated.
 
+mod slots;
 pub mod smol;
 pub mod tokio;
 
+pub use self::slots::Slots;
 pub use self::smol::Smol;
 pub use self::tokio::Tokio;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::{Future, poll_fn};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::mem;
 use std::pin::pin;
@@ -38,33 +42,9 @@ use std::thread::LocalKey;
 use crate::runtime::TaskCounts;
 use crate::work;
 
-/// The scheduler's table: work index → the runtime's handle for its task.
-pub type Slots<H> = HashMap<u64, H, BuildHasherDefault<IndexHasher>>;
-
 /// An empty table, in a `const` (thread-local initialisers want one).
 pub const fn empty_slots<H>() -> RefCell<Slots<H>> {
-    RefCell::new(HashMap::with_hasher(BuildHasherDefault::new()))
-}
-
-/// Hashes a `u64` index with one multiplication by 2⁶⁴/φ (Fibonacci hashing): consecutive
-/// indexes spread over every bucket, and the high bits the table also uses are well mixed.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IndexHasher(u64);
-
-impl Hasher for IndexHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    RefCell::new(Slots::new())
 }
 
 /// A peer runtime's handle to a spawned work, and how to cancel the work through it.
@@ -115,14 +95,14 @@ impl<S: SlotsHome> PeerScheduler<S> {
         let handle = spawn(DoneHook::new(index));
         self.spawned.set(self.spawned.get() + 1);
         // A runtime's `spawn` never polls the future in place, so its hook cannot have run yet.
-        let displaced = S::slots().with(|slots| slots.borrow_mut().insert(index, handle));
-        debug_assert!(displaced.is_none(), "index {index} registered twice");
+        // Indexes only grow, so the entry goes at the back of the table.
+        S::slots().with(|slots| slots.borrow_mut().insert(index, handle));
         index
     }
 
     /// Unregisters the work `index` and cancels it; `false` if it was not registered.
     pub fn unregister(&self, index: u64) -> bool {
-        match S::slots().with(|slots| slots.borrow_mut().remove(&index)) {
+        match S::slots().with(|slots| slots.borrow_mut().remove(index)) {
             Some(handle) => {
                 handle.cancel();
                 true
@@ -131,10 +111,11 @@ impl<S: SlotsHome> PeerScheduler<S> {
         }
     }
 
-    /// Cancels every registered work and empties the table, giving its memory back.
+    /// Cancels every registered work, in index order (registration order), and empties the
+    /// table, giving its memory back.
     pub fn stop(&self) {
         let all = S::slots().with(|slots| mem::take(&mut *slots.borrow_mut()));
-        for (_, handle) in all {
+        for handle in all.into_handles() {
             handle.cancel();
         }
     }
@@ -207,7 +188,7 @@ impl<S: SlotsHome> Drop for DoneHook<S> {
         work::note_future_dropped(self.finished);
         // The table may already be gone if the thread is ending; then there is nothing to do.
         let entry = S::slots()
-            .try_with(|slots| slots.borrow_mut().remove(&self.index))
+            .try_with(|slots| slots.borrow_mut().remove(self.index))
             .ok()
             .flatten();
         // Dropped outside the borrow: the handle's destructor is the runtime's code.
@@ -227,4 +208,101 @@ pub async fn work<S: SlotsHome, F: Future>(mut hook: DoneHook<S>, sleep: impl Fn
     })
     .await;
     hook.finished = true;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// A stand-in runtime: its "futures" (the done hooks) live in `FUTURES` until cancelled or
+    /// finished, and a cancel is logged in `CANCELLED`, then drops the future at once (inside
+    /// the cancel: the table must be free by then).
+    struct Fake;
+
+    /// The stand-in's handle: the work's index.
+    struct FakeHandle(u64);
+
+    thread_local! {
+        static SLOTS: RefCell<Slots<FakeHandle>> = const { empty_slots() };
+        static FUTURES: RefCell<BTreeMap<u64, DoneHook<Fake>>> = const { RefCell::new(BTreeMap::new()) };
+        static CANCELLED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    }
+
+    impl SlotsHome for Fake {
+        type Handle = FakeHandle;
+
+        fn slots() -> &'static LocalKey<RefCell<Slots<FakeHandle>>> {
+            &SLOTS
+        }
+    }
+
+    impl PeerHandle for FakeHandle {
+        fn cancel(self) {
+            CANCELLED.with(|cancelled| cancelled.borrow_mut().push(self.0));
+            let future = FUTURES.with(|futures| futures.borrow_mut().remove(&self.0));
+            drop(future);
+        }
+    }
+
+    fn register(scheduler: &PeerScheduler<Fake>) -> u64 {
+        scheduler.register(|hook| {
+            let index = hook.index;
+            FUTURES.with(|futures| futures.borrow_mut().insert(index, hook));
+            FakeHandle(index)
+        })
+    }
+
+    /// The work `index` ends on its own: its future is dropped, and its hook runs.
+    fn finish(index: u64) {
+        let future = FUTURES.with(|futures| futures.borrow_mut().remove(&index));
+        drop(future.expect("the work's future is live"));
+    }
+
+    fn cancelled() -> Vec<u64> {
+        CANCELLED.with(|cancelled| mem::take(&mut *cancelled.borrow_mut()))
+    }
+
+    #[test]
+    fn stop_cancels_in_index_order_and_hooks_remove_their_entries() {
+        const N: u64 = 1000;
+        let scheduler = PeerScheduler::<Fake>::new();
+        let indexes: Vec<u64> = (0..N).map(|_| register(&scheduler)).collect();
+        assert_eq!(indexes, (0..N).collect::<Vec<_>>());
+        assert_eq!(scheduler.len(), N as usize);
+
+        // A third leave through unregister (cancelled, in the order asked), a third through
+        // their done hook (not cancelled): the inner ones first, which leaves tombstones until
+        // they outnumber the live entries and are swept, then the two ends.
+        let unregistered: Vec<u64> = (0..N).filter(|index| index % 3 == 1).collect();
+        for &index in &unregistered {
+            assert!(scheduler.unregister(index));
+            assert!(!scheduler.unregister(index), "{index} is gone");
+        }
+        assert_eq!(cancelled(), unregistered);
+        let ends = [0, N - 1];
+        let finished = (0..N)
+            .filter(|index| index % 3 == 0 && !ends.contains(index))
+            .chain(ends);
+        for index in finished {
+            finish(index);
+            assert!(!scheduler.unregister(index), "the hook removed {index}");
+        }
+        assert!(cancelled().is_empty());
+        let left: Vec<u64> = (0..N).filter(|index| index % 3 == 2).collect();
+        assert_eq!(scheduler.len(), left.len());
+
+        scheduler.stop();
+        assert_eq!(cancelled(), left, "stop() cancels in index order");
+        assert!(scheduler.is_empty());
+        assert!(FUTURES.with(|futures| futures.borrow().is_empty()));
+
+        // The table is usable again, and keeps the order.
+        let more: Vec<u64> = (0..5).map(|_| register(&scheduler)).collect();
+        assert_eq!(more, (N..N + 5).collect::<Vec<_>>());
+        scheduler.stop();
+        assert_eq!(cancelled(), more);
+        scheduler.clear();
+    }
 }
