@@ -12,11 +12,12 @@
 //! its generation bumped, and the waker it held (one reference to the task cell) is dropped in the
 //! same step; `timers_live` goes down. What stays behind is the heap's 16-byte record of the
 //! deadline, now stale (its generation no longer matches). Stale records are skipped when they
-//! reach the top, and whenever they outnumber the live ones the heap is rebuilt without them, in
-//! O(live). So a removal costs O(1) amortised — no sift through a million-entry heap — and the
-//! heap never holds more than twice the live entries (plus a small constant): a million
-//! sleep-and-cancel cycles run in constant timer storage. (A heap that sifts every removal out
-//! would pay a cache miss per level; one that never purges would keep a million cancelled
+//! reach the top and are due; whenever they outnumber the live ones the heap is rebuilt without
+//! them, in O(live); and when the last live entry leaves, the heap is simply cleared. So a
+//! removal costs O(1) amortised — no sift through a million-entry heap — and the heap never
+//! holds more than twice the live entries (plus a small constant): a million sleep-and-cancel
+//! cycles run in constant timer storage. (A heap that sifts every removal out would pay a cache
+//! miss per level; one that never purges would keep a million cancelled
 //! 1000-second sleeps for 1000 seconds.)
 //!
 //! Deadlines are stored as nanoseconds since the timer's creation in a `u64` (584 years);
@@ -142,7 +143,10 @@ impl Timer {
         }
         let waker = self.vacate(key.index);
         let stale = self.heap.len() - self.live;
-        if stale > PURGE_FLOOR && stale > self.live {
+        if self.live == 0 {
+            // Every record left is stale: forget them all at once (they own nothing).
+            self.heap.clear();
+        } else if stale > PURGE_FLOOR && stale > self.live {
             self.purge();
         }
         Some(waker)
@@ -264,6 +268,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&count), 2);
         drop(timer.remove(key));
         assert_eq!(timer.len(), 0);
+        assert_eq!(timer.heap.len(), 0, "no live entry: no record kept either");
         assert_eq!(Arc::strong_count(&count), 1, "the waker was dropped");
         let (_, w) = waker();
         let reused = timer.insert(None, w);
