@@ -250,18 +250,23 @@ impl OutputFile {
             })
     }
 
-    /// Replaces the file's contents with `text`.
+    /// Replaces the file's contents with `text`. Only a regular file is truncated first: a
+    /// device such as `/dev/null` or a FIFO has no length to set.
     fn write(mut self, text: &str) -> Result<(), Failure> {
-        self.file
-            .set_len(0)
-            .and_then(|()| self.file.write_all(text.as_bytes()))
-            .and_then(|()| self.file.flush())
-            .map_err(|error| {
-                Failure::Output(format!(
-                    "error: cannot write --output {}: {error}",
-                    self.path.display()
-                ))
-            })
+        let is_file = self.file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        (if is_file {
+            self.file.set_len(0)
+        } else {
+            Ok(())
+        })
+        .and_then(|()| self.file.write_all(text.as_bytes()))
+        .and_then(|()| self.file.flush())
+        .map_err(|error| {
+            Failure::Output(format!(
+                "error: cannot write --output {}: {error}",
+                self.path.display()
+            ))
+        })
     }
 
     /// Gives up on the file: removes it if this run created it.

@@ -285,3 +285,18 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
     assert_eq!(written["tasks"], 10);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn output_to_a_device_is_written_not_truncated() {
+    // A device has no length to set: `--output /dev/null` must work like a file.
+    if !std::path::Path::new("/dev/null").exists() {
+        return; // no /dev/null on this system: nothing to check
+    }
+    let output = run(&["--tasks", "10", "--output", "/dev/null"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.stdout.is_empty());
+}
