@@ -27,7 +27,6 @@ use crate::timer::Timer;
 use crate::waker;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::ptr::NonNull;
@@ -42,13 +41,18 @@ const MAINTENANCE_INTERVAL: u32 = 61;
 ///
 /// `!Send + !Sync`: one thread spawns, polls and drops everything. Dropping it does what
 /// [`Executor::shutdown`] does.
+///
+/// ```compile_fail
+/// fn must_be_send<T: Send>() {}
+/// must_be_send::<executor::Executor>(); // error: `NonNull<Core>` cannot be sent between threads
+/// ```
 pub struct Executor {
     /// The core, allocated by `Box` in `new` and freed in `drop`. A raw pointer rather than a
     /// `Box` field: a `Box` asserts unique access whenever it is moved (as `Executor` is, when
     /// `new` returns it), which would invalidate the pointers to the core that `Shared` and the
     /// thread-local keep. Only shared references to the core are ever made from it.
+    /// `NonNull` is also what makes `Executor` `!Send + !Sync`.
     core: NonNull<Core>,
-    _not_send: PhantomData<*const ()>,
 }
 
 /// The executor's state, reachable from the thread-local while it runs.
@@ -116,7 +120,6 @@ impl Executor {
                 pops: Cell::new(0),
                 closed: Cell::new(false),
             }))),
-            _not_send: PhantomData,
         };
         executor.core().shared.set_local_core(executor.core());
         executor

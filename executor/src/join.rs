@@ -30,6 +30,13 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 /// An owned permission to await, cancel or detach a spawned task.
+///
+/// `!Send`: its output and its cancel belong to the executor's thread.
+///
+/// ```compile_fail
+/// fn must_be_send<T: Send>() {}
+/// must_be_send::<executor::JoinHandle<()>>(); // error: `*const ()` cannot be sent between threads
+/// ```
 #[must_use = "dropping a JoinHandle detaches the task; call `cancel()` to stop it"]
 pub struct JoinHandle<T> {
     raw: NonNull<Header>,
