@@ -64,9 +64,10 @@
 //! # Reading order
 //!
 //! `state.rs` (the state word and who holds a reference), `task.rs` (the cell, drop vs free),
-//! `waker.rs` (the vtable), `queue.rs` and `owned.rs` (intrusive lists), `shared.rs` and `park.rs`
-//! (wakes from other threads), `executor.rs` (run loop and shutdown), `join.rs`, `timer.rs` and
-//! `sleep.rs`, `yield_now.rs`.
+//! `waker.rs` (the vtable), `queue.rs` and `owned.rs` (intrusive lists), `context.rs` (where a
+//! wake goes), `shared.rs` and `park.rs` (wakes from other threads, the race with shutdown),
+//! `executor.rs` (run loop and shutdown), `join.rs` and `error.rs`, `timer.rs` and `sleep.rs`,
+//! `yield_now.rs`, `stats.rs`; `loom.rs` is the facade the loom models swap in.
 //!
 //! # Example
 //!
