@@ -131,7 +131,7 @@ impl Executor {
         unsafe { self.core.as_ref() }
     }
 
-    /// Spawns `future` as a task: [A] one allocation holds it, and it goes to the back of the
+    /// Spawns `future` as a task: \[A\] one allocation holds it, and it goes to the back of the
     /// run queue. It first runs when the executor next runs its queue (inside `block_on`).
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where

@@ -4,8 +4,8 @@
 //!
 //! # The lifecycle of a task
 //!
-//! Three moments matter: **[A]** the cell is allocated, **[F]** the future's destructor runs,
-//! **[M]** the cell's memory is returned to the allocator.
+//! Three moments matter: **\[A\]** the cell is allocated, **\[F\]** the future's destructor runs,
+//! **\[M\]** the cell's memory is returned to the allocator.
 //!
 //! ```text
 //!  spawn(fut) --[A] Task::allocate: one Box = header + Stage::Running(fut)
@@ -30,10 +30,10 @@
 //!                                                    refs == 0: [M] Task::dealloc
 //! ```
 //!
-//! Between [F] and [M] the task is a husk. The future's own heap — its boxes, buffers, its timer
-//! entry — is gone at [F], but the cell, sized for the larger of future and output, stays until
+//! Between \[F\] and \[M\] the task is a husk. The future's own heap — its boxes, buffers, its timer
+//! entry — is gone at \[F\], but the cell, sized for the larger of future and output, stays until
 //! its last reference goes. A `Waker` kept by some other data structure keeps the husk alive,
-//! not the future. [`Stats`] keeps `futures_dropped` ([F]) and `tasks_freed` ([M]) apart so the
+//! not the future. [`Stats`] keeps `futures_dropped` (\[F\]) and `tasks_freed` (\[M\]) apart so the
 //! gap shows.
 //!
 //! # Cancellation: flag, reschedule once, drop early, free late

@@ -23,9 +23,9 @@ pub struct Stats {
     pub cancelled: u64,
     /// Tasks whose `poll`, or whose future's destructor, panicked.
     pub panicked: u64,
-    /// Futures whose destructor has run ([F]). Equals `completed + cancelled + panicked`.
+    /// Futures whose destructor has run (\[F\]). Equals `completed + cancelled + panicked`.
     pub futures_dropped: u64,
-    /// Task cells whose memory went back to the allocator ([M]).
+    /// Task cells whose memory went back to the allocator (\[M\]).
     pub tasks_freed: u64,
     /// Cells allocated and not yet freed: `spawned - tasks_freed`.
     pub live_tasks: u64,

@@ -18,8 +18,8 @@
 //! ```
 //!
 //! The bodies are generic over [`Runtime`], so a peer runtime runs the same code. The only
-//! place where runtimes differ in how long they must be given is [`let_works_start`] (and
-//! [`catch_up`], its counterpart for the tick): both yield until the works' own counts say the
+//! place where runtimes differ in how long they must be given is `let_works_start` (and
+//! `catch_up`, its counterpart for the tick): both yield until the works' own counts say the
 //! runtime is through, and report how many yields that took.
 
 mod baseline;
