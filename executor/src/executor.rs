@@ -213,9 +213,11 @@ impl Executor {
 impl Drop for Executor {
     fn drop(&mut self) {
         self.core().close();
+        self.core().shared.clear_home();
         // SAFETY: `core` came from `Box::leak` in `new` and is freed only here; `close` has
         // cleared every pointer to it (`Shared::local_core`, and the thread-local was restored
-        // when `close` returned), and no reference to it outlives this call.
+        // when `close` returned), `clear_home` the last one, and no reference to it outlives
+        // this call.
         drop(unsafe { Box::from_raw(self.core.as_ptr()) });
     }
 }

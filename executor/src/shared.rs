@@ -44,6 +44,10 @@ pub(crate) struct Shared {
     /// The executor's core from `Executor::new` until its shutdown begins, null before and
     /// after. Written and read only on the owning thread.
     local_core: AtomicPtr<Core>,
+    /// The executor's core from `Executor::new` until the core is freed (`Executor`'s `Drop`),
+    /// null after. Written and read only on the owning thread. Unlike `local_core` it stays set
+    /// during shutdown: see [`Shared::home`].
+    home: AtomicPtr<Core>,
     /// Set once, when the executor shuts down. Read and written only with read-modify-write
     /// operations: see [`Shared::push_remote`].
     closed: AtomicBool,
@@ -59,6 +63,7 @@ impl Shared {
             remote: RemoteQueue::new(),
             owner: context::thread_token(),
             local_core: AtomicPtr::new(std::ptr::null_mut()),
+            home: AtomicPtr::new(std::ptr::null_mut()),
             closed: AtomicBool::new(false),
             main_woken: AtomicBool::new(false),
             parker: Parker::new(),
@@ -102,11 +107,32 @@ impl Shared {
         self.main_woken.load(Ordering::Relaxed) && self.main_woken.swap(false, Ordering::Acquire)
     }
 
-    /// Owning thread, `Executor::new`: publishes the core for [`Shared::owner_core`].
+    /// Owning thread, `Executor::new`: publishes the core for [`Shared::owner_core`] and
+    /// [`Shared::home`].
     pub(crate) fn set_local_core(&self, core: &Core) {
         debug_assert_eq!(self.owner, context::thread_token());
-        self.local_core
-            .store(core as *const Core as *mut Core, Ordering::Relaxed);
+        let core = core as *const Core as *mut Core;
+        self.local_core.store(core, Ordering::Relaxed);
+        self.home.store(core, Ordering::Relaxed);
+    }
+
+    /// Owning thread, `Executor`'s `Drop`, right before the core is freed.
+    pub(crate) fn clear_home(&self) {
+        debug_assert_eq!(self.owner, context::thread_token());
+        self.home.store(std::ptr::null_mut(), Ordering::Relaxed);
+    }
+
+    /// The executor's core, for the side tables that live in it (the join wakers, the timer
+    /// wheel), looked up from something that belongs to one of its tasks.
+    ///
+    /// Unlike [`Shared::owner_core`] this stays valid during shutdown. It may be dereferenced
+    /// only on the owning thread and only while something proves the core alive: a task of
+    /// this executor that has not completed (shutdown completes them all before the core is
+    /// freed), or a timer entry registered in its wheel (shutdown detaches them all). Callers
+    /// are `!Send` values (`JoinHandle`, `Sleep`) that never leave the owning thread.
+    pub(crate) fn home(&self) -> Option<NonNull<Core>> {
+        debug_assert_eq!(self.owner, context::thread_token());
+        NonNull::new(self.home.load(Ordering::Relaxed))
     }
 
     /// The executor's core, if the caller is on the owning thread and the executor has not begun
