@@ -4,7 +4,7 @@
 //! it in a thread-local) holding:
 //!
 //! - the local FIFO run queue (`queue.rs`) and the owned list of live futures (`owned.rs`);
-//! - the timer (`timer.rs`), shared by `Rc` with the `Sleep`s registered in it;
+//! - the timer (`timer.rs`): a wheel of list heads; the entries live in the `Sleep`s;
 //! - the exact counters behind [`Stats`];
 //! - an `Arc<Shared>` (`shared.rs`): the remote queue, the parker and the free counters.
 //!
@@ -14,6 +14,7 @@
 //! first moves remotely woken tasks into the local queue and fires due timers. With nothing
 //! runnable it parks until the earliest deadline or a remote wake.
 
+use crate::clock;
 use crate::context;
 use crate::join::JoinHandle;
 use crate::loom::Arc;
@@ -22,7 +23,8 @@ use crate::queue::{Entry, Link, LocalQueue};
 use crate::shared::Shared;
 use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
 use crate::stats::{LocalCounters, Stats, bump};
-use crate::task::{Header, Outcome, Task, TaskRef, drop_quietly};
+use crate::task::Header;
+use crate::task::{Outcome, Task, TaskRef, drop_quietly};
 use crate::timer::Timer;
 use crate::waker;
 use std::cell::{Cell, RefCell};
@@ -30,9 +32,8 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::ptr::NonNull;
-use std::rc::Rc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
+use std::time::Duration;
 
 /// How many entries the loop pops between two looks at the remote queue and the timer.
 const MAINTENANCE_INTERVAL: u32 = 61;
@@ -60,12 +61,13 @@ pub(crate) struct Core {
     shared: Arc<Shared>,
     queue: LocalQueue,
     owned: OwnedList,
-    timer: Rc<RefCell<Timer>>,
+    timer: RefCell<Timer>,
     counters: LocalCounters,
     /// The `block_on` future's place in the run queue.
     main_link: Link,
     main_queued: Cell<bool>,
-    main_waker: std::sync::Arc<MainWaker>,
+    /// The `block_on` future's waker (a `MainWaker`), made once.
+    main_waker: Waker,
     pops: Cell<u32>,
     closed: Cell<bool>,
 }
@@ -107,13 +109,13 @@ impl Executor {
         let shared = Arc::new(Shared::new());
         let executor = Executor {
             core: NonNull::from(Box::leak(Box::new(Core {
-                main_waker: std::sync::Arc::new(MainWaker {
+                main_waker: Waker::from(std::sync::Arc::new(MainWaker {
                     shared: shared.clone(),
-                }),
+                })),
                 shared,
                 queue: LocalQueue::new(),
                 owned: OwnedList::new(),
-                timer: Rc::new(RefCell::new(Timer::new())),
+                timer: RefCell::new(Timer::new()),
                 counters: LocalCounters::default(),
                 main_link: Link::new(),
                 main_queued: Cell::new(false),
@@ -163,8 +165,7 @@ impl Executor {
         let core = self.core();
         let _enter = context::enter(core);
         let mut future = pin!(future);
-        let waker = Waker::from(core.main_waker.clone());
-        let mut cx = Context::from_waker(&waker);
+        let mut cx = Context::from_waker(&core.main_waker);
         // A wake of a previous block_on future means nothing to this one: drop its remote flag
         // and, if it woke itself during the poll that completed it, its stale turn in the queue,
         // which would otherwise put this future ahead of tasks queued before this call.
@@ -245,8 +246,22 @@ impl Core {
         Arc::ptr_eq(&self.shared, &task.header().shared)
     }
 
-    pub(crate) fn timer(&self) -> Rc<RefCell<Timer>> {
-        self.timer.clone()
+    pub(crate) fn owns_header(&self, header: &Header) -> bool {
+        Arc::ptr_eq(&self.shared, &header.shared)
+    }
+
+    pub(crate) fn timer(&self) -> &RefCell<Timer> {
+        &self.timer
+    }
+
+    /// Is `waker` this executor's `block_on` waker?
+    pub(crate) fn is_main_waker(&self, waker: &Waker) -> bool {
+        self.main_waker.will_wake(waker)
+    }
+
+    /// Wakes the `block_on` future, as its waker would.
+    pub(crate) fn wake_main(&self) {
+        self.main_waker.wake_by_ref();
     }
 
     pub(crate) fn push_local(&self, task: TaskRef) {
@@ -294,10 +309,10 @@ impl Core {
     }
 
     fn fire_timers(&self) {
-        if self.timer.borrow().len() == 0 {
+        if self.timer.borrow().is_empty() {
             return;
         }
-        let now = Instant::now();
+        let now = clock::tick_of(clock::now());
         loop {
             // The borrow ends before `wake`: waking may run arbitrary waker code.
             let Some(waker) = self.timer.borrow_mut().pop_expired(now) else {
@@ -318,11 +333,10 @@ impl Core {
     }
 
     fn park(&self) {
-        let timeout = self
-            .timer
-            .borrow_mut()
-            .next_deadline()
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let timeout = self.timer.borrow().next_tick().map(|tick| {
+            let at = tick.saturating_mul(clock::NANOS_PER_TICK);
+            Duration::from_nanos(at.saturating_sub(clock::now()))
+        });
         self.shared.park(timeout);
     }
 

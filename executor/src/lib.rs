@@ -88,6 +88,7 @@
 //! assert_eq!((stats.futures_dropped, stats.tasks_freed, stats.timers_live), (1, 1, 0));
 //! ```
 
+mod clock;
 mod context;
 mod error;
 mod executor;
@@ -98,6 +99,7 @@ mod park;
 mod queue;
 mod shared;
 mod sleep;
+mod slim_waker;
 mod state;
 mod stats;
 mod task;

@@ -1,67 +1,84 @@
 //! `sleep`: a future that is ready at a deadline, backed by the executor's timer.
 //!
-//! The deadline is fixed when `sleep` is called. The first poll registers an entry in the timer
-//! of the executor running on this thread (it panics if none is running); later polls refresh
-//! the entry's waker. When the deadline passes, the run loop removes the entry and wakes the task.
+//! The deadline is fixed when `sleep` is called. The first poll that finds it not yet due
+//! registers the `Sleep` in the timer of the executor running on this thread (it panics if none
+//! is running); later polls refresh the waker. When the deadline passes the run loop unlinks the
+//! entry and wakes the task.
 //!
-//! Dropping a `Sleep` removes its entry at once — this is what makes cancelling a sleeping task
-//! cheap: the task's future is dropped, the `Sleep` inside it is dropped, and the timer gives
-//! back the slot and the waker (one reference to the task cell) in the same step.
+//! The timer entry is **inside** the `Sleep` (`timer.rs`): 32 bytes, in the task's own cell, and
+//! nothing anywhere else. So a `Sleep` is `!Unpin` — pin it (`std::pin::pin!`, `Box::pin`) to
+//! poll it by reference — and `!Send`: it belongs to its executor's thread.
+//!
+//! Dropping a `Sleep` unlinks its entry at once — this is what makes cancelling a sleeping task
+//! cheap and exact: the task's future is dropped, the `Sleep` inside it is dropped, its entry
+//! leaves the timer's list and its waker (one reference to the task cell) is dropped in the same
+//! step. No record of it is left anywhere, so nothing waits for its deadline.
 
+use crate::clock::{self, NEVER};
 use crate::context;
-use crate::timer::{Timer, TimerKey};
-use std::cell::RefCell;
+use crate::slim_waker::SlimWaker;
+use crate::timer::Entry;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Waits until `duration` has passed, counted from this call. `Duration::MAX` (or anything past
-/// the clock's range) sleeps forever without panicking.
+/// the clock's 584-year range) sleeps forever without panicking.
+///
+/// The timer counts in milliseconds and rounds deadlines up: a sleep is never woken early, and
+/// may be woken up to a millisecond late.
 ///
 /// # Panics
-/// The returned future panics on its first poll if no executor is running on this thread.
+/// The returned future panics on its first poll if it is not yet due and no executor is running
+/// on this thread.
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep {
-        deadline: Instant::now().checked_add(duration),
-        entry: None,
+        entry: Entry::new(clock::deadline_after(duration)),
+        _not_send: PhantomData,
     }
 }
 
 /// The future returned by [`sleep`].
+///
+/// `!Unpin` (its timer entry is linked into the timer while registered) and `!Send`.
+///
+/// ```compile_fail
+/// fn must_be_unpin<T: Unpin>() {}
+/// must_be_unpin::<executor::Sleep>(); // error: `PhantomPinned` cannot be unpinned
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    /// `None`: never.
-    deadline: Option<Instant>,
-    entry: Option<Registration>,
-}
-
-struct Registration {
-    timer: Rc<RefCell<Timer>>,
-    key: TimerKey,
+    entry: Entry,
+    /// `!Send + !Sync`: the entry's waker and links belong to the executor's thread.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl Sleep {
     /// When this sleep is ready (`None`: never).
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        clock::to_instant(self.entry.deadline())
     }
 
     /// Whether this sleep currently holds a timer entry.
     pub fn is_registered(&self) -> bool {
-        self.entry
-            .as_ref()
-            .is_some_and(|r| r.timer.borrow().contains(r.key))
+        self.entry.is_registered()
     }
 
-    fn deregister(&mut self) {
-        if let Some(Registration { timer, key }) = self.entry.take() {
-            // Drop the waker after the borrow ends: dropping it may free a task cell.
-            let waker = timer.borrow_mut().remove(key);
-            drop(waker);
-        }
+    fn deregister(&self) {
+        let Some(core) = self.entry.core() else {
+            return;
+        };
+        // SAFETY: the entry is registered, so its executor's core is alive (the executor
+        // unlinks every entry before freeing it), and we are on its thread (`Sleep` is !Send).
+        let core = unsafe { core.as_ref() };
+        // SAFETY: the entry is registered in this core's timer (that is how we found the core).
+        let waker = unsafe { core.timer().borrow_mut().remove(NonNull::from(&self.entry)) };
+        // After the borrow: dropping the waker may free a task cell.
+        drop(waker);
     }
 }
 
@@ -69,35 +86,39 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let now_due = this.deadline.is_some_and(|d| Instant::now() >= d);
-        match &this.entry {
-            None => {
-                let timer = context::with_current(|core| core.map(|c| c.timer())).expect(
-                    "`sleep` polled outside a running executor: await it inside \
-                     `Executor::block_on` or a task spawned on an executor",
-                );
-                if now_due {
-                    return Poll::Ready(());
-                }
-                let key = timer.borrow_mut().insert(this.deadline, cx.waker().clone());
-                this.entry = Some(Registration { timer, key });
-                Poll::Pending
-            }
-            Some(registration) => {
-                let still_registered = registration
-                    .timer
-                    .borrow_mut()
-                    .update_waker(registration.key, cx.waker());
-                if now_due || !still_registered {
-                    // Due, or the timer already fired and removed the entry.
-                    this.deregister();
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }
+        // Only shared access from here on: the timer may hold a pointer to the entry.
+        let this = self.into_ref().get_ref();
+        let deadline = this.entry.deadline();
+        if deadline != NEVER && clock::now() >= deadline {
+            this.deregister();
+            return Poll::Ready(());
         }
+        if let Some(core) = this.entry.core() {
+            // Registered: keep the waker current (the task polling it may have changed).
+            if !this.entry.will_wake(cx.waker()) {
+                // SAFETY: as in `deregister`: registered, so the core is alive; our thread.
+                let core = unsafe { core.as_ref() };
+                let old = this.entry.replace_waker(SlimWaker::new(cx.waker(), core));
+                drop(old);
+            }
+            return Poll::Pending;
+        }
+        context::with_current(|core| {
+            let core = core.expect(
+                "`sleep` polled outside a running executor: await it inside \
+                 `Executor::block_on` or a task spawned on an executor",
+            );
+            // Built before the borrow: cloning a foreign waker runs its code.
+            let waker = SlimWaker::new(cx.waker(), core);
+            // SAFETY: `this` is pinned (we were given `Pin<&mut Self>`) and `Drop` unregisters
+            // it; we are on the executor's thread.
+            unsafe {
+                core.timer()
+                    .borrow_mut()
+                    .insert(NonNull::from(&this.entry), waker)
+            };
+        });
+        Poll::Pending
     }
 }
 
@@ -110,7 +131,7 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.deadline())
             .field("registered", &self.is_registered())
             .finish()
     }

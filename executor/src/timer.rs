@@ -1,71 +1,219 @@
-//! The timer: registered sleeps ordered by deadline, each removable in O(1).
+//! The timer: a hierarchical timing wheel whose entries live inside the `Sleep`s themselves.
 //!
-//! Storage is a slab of entries plus a binary min-heap of `(deadline, slot, generation)`:
+//! # Why intrusive
 //!
-//! - the **slab** (`slots`) holds each registered entry's waker. A vacant slot joins a free
-//!   list and is reused first, so the slab never grows past the most sleeps registered at once.
-//! - the **heap** (`heap`) orders registrations by deadline, so the executor finds the next
-//!   deadline and fires due entries in O(log n) each.
+//! A timer that keeps its entries in storage of its own (a slab, a heap) costs every sleeping
+//! task that storage on top of its cell, and keeps it after a cancel until it is purged. Here the
+//! entry *is* part of the `Sleep` ([`Entry`]: two links, the deadline and a one-word waker,
+//! 32 bytes), so it lives in the task's cell, and the timer itself is a fixed array of list
+//! heads allocated once with the executor. Registering a sleep allocates nothing; dropping it
+//! unlinks it in O(1) and drops its waker in the same step, and then nothing of it is left
+//! anywhere: there is no record to go stale.
 //!
-//! A `Sleep` knows its entry by [`TimerKey`] (slot index + generation). Dropping a `Sleep` — for
-//! instance because its task was cancelled — removes its entry **at once**: the slot is vacated,
-//! its generation bumped, and the waker it held (one reference to the task cell) is dropped in the
-//! same step; `timers_live` goes down. What stays behind is the heap's 16-byte record of the
-//! deadline, now stale (its generation no longer matches). Stale records are skipped when they
-//! reach the top and are due; whenever they outnumber the live ones the heap is rebuilt without
-//! them, in O(live); and when the last live entry leaves, the heap is simply cleared. So a
-//! removal costs O(1) amortised — no sift through a million-entry heap — and the heap never
-//! holds more than twice the live entries (plus a small constant): a million sleep-and-cancel
-//! cycles run in constant timer storage. (A heap that sifts every removal out would pay a cache
-//! miss per level; one that never purges would keep a million cancelled
-//! 1000-second sleeps for 1000 seconds.)
+//! The price is that a `Sleep` must not move while registered: it is `!Unpin`, and the
+//! pointers to it are valid because pinned memory is dropped in place, and `Sleep`'s `Drop`
+//! unlinks the entry first.
 //!
-//! Deadlines are stored as nanoseconds since the timer's creation in a `u64` (584 years);
-//! `u64::MAX` means "never" (`sleep(Duration::MAX)`).
+//! # The wheel
+//!
+//! Time is counted in ticks of one millisecond (deadlines round *up* to a tick, so nothing fires
+//! early). Six levels of 64 slots each cover 64^6 ms, about 2.2 years; level `L` slot `s` holds
+//! the entries due within the `s`-th span of 64^L ticks of the current level-`L` window:
+//!
+//! ```text
+//!  level 0: 64 slots x 1 ms       entries due within this 64 ms window
+//!  level 1: 64 slots x 64 ms      ... within this 4.096 s window
+//!  level 2: 64 slots x 4.096 s    ... within this 4.4 min window
+//!  level 5: 64 slots x 12.4 days  anything later (beyond 2.2 years: wraps, re-sorted on each pass)
+//! ```
+//!
+//! Each slot is a doubly linked list (FIFO) and each level has a 64-bit mask of its non-empty
+//! slots, so finding the next deadline is a few bit operations. When the time of a slot above
+//! level 0 comes, its entries are not fired but re-sorted into lower levels ("cascading"), closer
+//! to their exact tick. An entry is moved at most once per level. This is the design of tokio's
+//! and of the Linux kernel's timer wheels, reduced to what one thread needs.
+//!
+//! Two lists stand beside the levels: `expired` (due, waiting for the run loop to take its
+//! waker) and `never` (`sleep(Duration::MAX)` and the like: registered, counted, never fired).
+//! Which list an entry is in follows from its deadline and `elapsed` alone, so removal needs no
+//! back pointer: the invariant is that an entry due at or before `elapsed` is in `expired`, and
+//! any other is in the slot its deadline maps to from `elapsed`.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::task::Waker;
-use std::time::{Duration, Instant};
+use crate::clock::{self, NEVER};
+use crate::slim_waker::SlimWaker;
+use std::cell::Cell;
+use std::marker::PhantomPinned;
+use std::ptr::NonNull;
 
-/// Names one registration: the generation makes a stale key (its entry fired or was removed
-/// and the slot reused) harmless.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct TimerKey {
-    index: u32,
-    generation: u32,
+const LEVELS: usize = 6;
+const SLOT_BITS: u32 = 6;
+const SLOTS: usize = 1 << SLOT_BITS;
+/// Ticks one full wheel spans; a deadline farther than this from `elapsed` goes to the top level.
+const MAX_SPAN: u64 = 1 << (SLOT_BITS * LEVELS as u32);
+
+/// A timer entry, embedded in a `Sleep`. Registered exactly while `waker` is `Some`.
+///
+/// The links and the waker are `Cell`s: the wheel reaches the entry through a raw pointer while
+/// the `Sleep` holding it may be borrowed, so both sides only ever use shared references.
+pub(crate) struct Entry {
+    prev: Cell<Option<NonNull<Entry>>>,
+    next: Cell<Option<NonNull<Entry>>>,
+    /// Nanoseconds on the `clock`; [`NEVER`] for a sleep that never ends. Never changes.
+    deadline: u64,
+    waker: Cell<Option<SlimWaker>>,
+    /// The wheel points to the entry: it must not move while registered.
+    _pinned: PhantomPinned,
 }
 
-const NONE: u32 = u32::MAX;
-/// The deadline of an entry that never fires.
-const NEVER: u64 = u64::MAX;
-/// Stale heap records tolerated before a purge is considered, so tiny heaps never rebuild.
-const PURGE_FLOOR: usize = 64;
+impl Entry {
+    pub(crate) fn new(deadline: u64) -> Entry {
+        Entry {
+            prev: Cell::new(None),
+            next: Cell::new(None),
+            deadline,
+            waker: Cell::new(None),
+            _pinned: PhantomPinned,
+        }
+    }
 
-struct Slot {
-    generation: u32,
-    /// Vacant slots link the free list.
-    next_free: u32,
-    /// `Some` exactly while the slot is registered.
-    waker: Option<Waker>,
+    pub(crate) fn deadline(&self) -> u64 {
+        self.deadline
+    }
+
+    /// Calls `f` with the waker in place (the cell is briefly emptied; `f` must not touch it).
+    fn peek_waker<R>(&self, f: impl FnOnce(Option<&SlimWaker>) -> R) -> R {
+        let waker = self.waker.take();
+        let result = f(waker.as_ref());
+        self.waker.set(waker);
+        result
+    }
+
+    pub(crate) fn is_registered(&self) -> bool {
+        self.peek_waker(|waker| waker.is_some())
+    }
+
+    /// The core whose timer holds this entry, if it is registered.
+    pub(crate) fn core(&self) -> Option<NonNull<crate::executor::Core>> {
+        self.peek_waker(|waker| waker.map(SlimWaker::core))
+    }
+
+    /// Whether the registered waker would wake the same task as `waker`.
+    pub(crate) fn will_wake(&self, waker: &std::task::Waker) -> bool {
+        self.peek_waker(|stored| stored.is_some_and(|stored| stored.will_wake(waker)))
+    }
+
+    /// Replaces the waker of a registered entry; returns the old one, for the caller to drop.
+    pub(crate) fn replace_waker(&self, waker: SlimWaker) -> Option<SlimWaker> {
+        debug_assert!(self.is_registered());
+        self.waker.replace(Some(waker))
+    }
+}
+
+/// The entry behind `ptr`.
+///
+/// Every pointer the wheel holds is to a registered entry, and a registered entry is alive and
+/// does not move: its `Sleep` is pinned (`!Unpin`, so only reachable through `Pin`), pinned
+/// memory is not reused before its destructor runs, and `Sleep`'s destructor unlinks the entry
+/// first. Entries of `Sleep`s that never run their destructor (leaked) stay valid forever. The
+/// executor unlinks every entry left at shutdown, before the wheel goes. The returned reference
+/// is shared; all the entry's mutable parts are `Cell`s.
+fn entry<'a>(ptr: NonNull<Entry>) -> &'a Entry {
+    // SAFETY: see above: a pointer held by the wheel is to a live, pinned entry.
+    unsafe { ptr.as_ref() }
+}
+
+/// A FIFO list of entries, linked through the entries themselves.
+#[derive(Default)]
+struct List {
+    head: Option<NonNull<Entry>>,
+    tail: Option<NonNull<Entry>>,
+}
+
+impl List {
+    fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// `ptr` must be registered (alive, pinned) and in no list.
+    fn push_back(&mut self, ptr: NonNull<Entry>) {
+        let e = entry(ptr);
+        e.next.set(None);
+        e.prev.set(self.tail);
+        match self.tail {
+            Some(tail) => entry(tail).next.set(Some(ptr)),
+            None => self.head = Some(ptr),
+        }
+        self.tail = Some(ptr);
+    }
+
+    fn pop_front(&mut self) -> Option<NonNull<Entry>> {
+        let ptr = self.head?;
+        self.unlink(ptr);
+        Some(ptr)
+    }
+
+    /// `ptr` must be in this list.
+    fn unlink(&mut self, ptr: NonNull<Entry>) {
+        let e = entry(ptr);
+        let (prev, next) = (e.prev.take(), e.next.take());
+        match prev {
+            Some(prev) => entry(prev).next.set(next),
+            None => {
+                debug_assert_eq!(self.head, Some(ptr), "unlinking an entry of another list");
+                self.head = next;
+            }
+        }
+        match next {
+            Some(next) => entry(next).prev.set(prev),
+            None => self.tail = prev,
+        }
+    }
+}
+
+struct Level {
+    /// Bit `s` set exactly when `slots[s]` is non-empty.
+    occupied: u64,
+    slots: [List; SLOTS],
+}
+
+impl Default for Level {
+    fn default() -> Level {
+        Level {
+            occupied: 0,
+            slots: std::array::from_fn(|_| List::default()),
+        }
+    }
+}
+
+/// Where an entry with a given deadline belongs, seen from `elapsed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Never,
+    Expired,
+    Slot { level: usize, slot: usize },
 }
 
 /// The executor's timer; see the module docs.
 pub(crate) struct Timer {
-    epoch: Instant,
-    slots: Vec<Slot>,
-    free_head: u32,
-    heap: BinaryHeap<Reverse<(u64, TimerKey)>>,
+    /// Every tick up to and including this one has been processed.
+    elapsed: u64,
+    levels: [Level; LEVELS],
+    expired: List,
+    never: List,
     live: usize,
 }
 
 impl Timer {
     pub(crate) fn new() -> Timer {
+        Timer::starting_at(clock::tick_of(clock::now()))
+    }
+
+    fn starting_at(elapsed: u64) -> Timer {
         Timer {
-            epoch: Instant::now(),
-            slots: Vec::new(),
-            free_head: NONE,
-            heap: BinaryHeap::new(),
+            elapsed,
+            levels: std::array::from_fn(|_| Level::default()),
+            expired: List::default(),
+            never: List::default(),
             live: 0,
         }
     }
@@ -75,259 +223,166 @@ impl Timer {
         self.live
     }
 
-    fn to_ticks(&self, deadline: Option<Instant>) -> u64 {
-        match deadline {
-            None => NEVER,
-            Some(deadline) => {
-                let nanos = deadline.saturating_duration_since(self.epoch).as_nanos();
-                u64::try_from(nanos).unwrap_or(NEVER - 1).min(NEVER - 1)
-            }
-        }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.live == 0
     }
 
-    /// Registers `waker` to be woken at `deadline` (`None`: never).
-    pub(crate) fn insert(&mut self, deadline: Option<Instant>, waker: Waker) -> TimerKey {
-        let index = if self.free_head != NONE {
-            let index = self.free_head;
-            let slot = &mut self.slots[index as usize];
-            self.free_head = slot.next_free;
-            slot.waker = Some(waker);
-            index
-        } else {
-            let index = u32::try_from(self.slots.len())
-                .ok()
-                .filter(|&i| i != NONE)
-                .expect("more than 4 billion timers");
-            self.slots.push(Slot {
-                generation: 0,
-                next_free: NONE,
-                waker: Some(waker),
-            });
-            index
-        };
-        self.live += 1;
-        let key = TimerKey {
-            index,
-            generation: self.slots[index as usize].generation,
-        };
-        self.heap.push(Reverse((self.to_ticks(deadline), key)));
-        key
-    }
-
-    /// Is `key` still registered (not fired, not removed)?
-    pub(crate) fn contains(&self, key: TimerKey) -> bool {
-        self.slots
-            .get(key.index as usize)
-            .is_some_and(|slot| slot.generation == key.generation && slot.waker.is_some())
-    }
-
-    /// Replaces the waker of a registered entry unless it would wake the same task.
-    /// Returns `false` if the entry is no longer registered.
-    pub(crate) fn update_waker(&mut self, key: TimerKey, new: &Waker) -> bool {
-        if !self.contains(key) {
-            return false;
-        }
-        if let Some(waker) = &mut self.slots[key.index as usize].waker {
-            if !waker.will_wake(new) {
-                waker.clone_from(new);
-            }
-        }
-        true
-    }
-
-    /// Removes a registered entry and returns its waker (for the caller to drop outside any
-    /// borrow). `None` if it already fired or was removed.
-    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
-        if !self.contains(key) {
-            return None;
-        }
-        let waker = self.vacate(key.index);
-        let stale = self.heap.len() - self.live;
-        if self.live == 0 {
-            // Every record left is stale: forget them all at once (they own nothing).
-            self.heap.clear();
-        } else if stale > PURGE_FLOOR && stale > self.live {
-            self.purge();
-        }
-        Some(waker)
-    }
-
-    fn vacate(&mut self, index: u32) -> Waker {
-        let slot = &mut self.slots[index as usize];
-        let waker = slot.waker.take().expect("vacating a vacant timer slot");
-        slot.generation = slot.generation.wrapping_add(1);
-        slot.next_free = self.free_head;
-        self.free_head = index;
-        self.live -= 1;
-        waker
-    }
-
-    /// Rebuilds the heap from its live records only, in O(live).
-    fn purge(&mut self) {
-        let slots = &self.slots;
-        self.heap.retain(|Reverse((_, key))| {
-            let slot = &slots[key.index as usize];
-            slot.generation == key.generation && slot.waker.is_some()
-        });
-        debug_assert_eq!(self.heap.len(), self.live);
-    }
-
-    /// The earliest live record, after discarding stale ones from the top.
-    fn peek_live(&mut self) -> Option<(u64, TimerKey)> {
-        while let Some(&Reverse((deadline, key))) = self.heap.peek() {
-            if self.contains(key) {
-                return Some((deadline, key));
-            }
-            self.heap.pop();
-        }
-        None
-    }
-
-    /// The earliest deadline, if any entry can fire.
-    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        let (deadline, _) = self.peek_live()?;
+    fn place(&self, deadline: u64) -> Place {
         if deadline == NEVER {
-            return None;
+            return Place::Never;
         }
-        self.epoch.checked_add(Duration::from_nanos(deadline))
+        let when = clock::tick_at_or_after(deadline);
+        if when <= self.elapsed {
+            return Place::Expired;
+        }
+        // The level is given by the highest bit in which `when` and `elapsed` differ: they agree
+        // on every bit above level L's slot bits exactly when `when` falls in the current
+        // level-L window. Past the top level's window, the top level (it wraps around).
+        let differing = (self.elapsed ^ when) | (SLOTS as u64 - 1);
+        let differing = differing.min(MAX_SPAN - 1);
+        let level = ((63 - differing.leading_zeros()) / SLOT_BITS) as usize;
+        let slot = ((when >> (SLOT_BITS * level as u32)) as usize) & (SLOTS - 1);
+        Place::Slot { level, slot }
     }
 
-    /// Removes one entry whose deadline is at or before `now` and returns its waker.
-    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<Waker> {
-        let now = self.to_ticks(Some(now));
-        // The top record, stale or not, has the smallest deadline of all: if it is not due,
-        // nothing is, and stale records below it are left for `purge` to sweep in one pass.
-        // (Popping them here one by one would cost O(log n) each: after cancelling a million
-        // sleeps oldest first, every stale record would surface at the top in turn.)
-        let &Reverse((first, _)) = self.heap.peek()?;
-        if first > now {
-            return None;
+    fn list(&mut self, place: Place) -> &mut List {
+        match place {
+            Place::Never => &mut self.never,
+            Place::Expired => &mut self.expired,
+            Place::Slot { level, slot } => &mut self.levels[level].slots[slot],
         }
-        let (deadline, key) = self.peek_live()?;
-        if deadline > now {
-            return None;
-        }
-        self.heap.pop();
-        Some(self.vacate(key.index))
     }
 
-    /// Removes any one entry (shutdown).
-    pub(crate) fn pop_any(&mut self) -> Option<Waker> {
-        let (_, key) = self.peek_live()?;
-        self.heap.pop();
-        Some(self.vacate(key.index))
+    fn link(&mut self, ptr: NonNull<Entry>) {
+        let place = self.place(entry(ptr).deadline);
+        self.list(place).push_back(ptr);
+        if let Place::Slot { level, slot } = place {
+            self.levels[level].occupied |= 1 << slot;
+        }
+    }
+
+    /// Registers the entry at `ptr` with `waker`.
+    ///
+    /// # Safety
+    /// `ptr` is an unregistered entry inside a pinned `Sleep` (so it stays put until its
+    /// destructor, which calls [`Timer::remove`]), on this executor's thread.
+    pub(crate) unsafe fn insert(&mut self, ptr: NonNull<Entry>, waker: SlimWaker) {
+        let old = entry(ptr).waker.replace(Some(waker));
+        debug_assert!(old.is_none(), "registering a registered entry");
+        self.live += 1;
+        self.link(ptr);
+    }
+
+    /// Unregisters the entry at `ptr` and returns its waker, for the caller to drop outside any
+    /// borrow of the timer (dropping it may free a task cell).
+    ///
+    /// # Safety
+    /// `ptr` is registered in this timer.
+    pub(crate) unsafe fn remove(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
+        let place = self.place(entry(ptr).deadline);
+        let list = self.list(place);
+        list.unlink(ptr);
+        if let Place::Slot { level, slot } = place {
+            if self.levels[level].slots[slot].is_empty() {
+                self.levels[level].occupied &= !(1 << slot);
+            }
+        }
+        self.take(ptr)
+    }
+
+    /// The waker of an entry just unlinked.
+    fn take(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
+        self.live -= 1;
+        entry(ptr)
+            .waker
+            .take()
+            .expect("a linked timer entry has a waker")
+    }
+
+    /// The next slot to process: its level, its index and the tick at which it starts.
+    fn next_expiration(&self) -> Option<(usize, usize, u64)> {
+        // Every entry of a level lies in a later window than every entry of the levels below,
+        // so the lowest non-empty level holds the earliest slot.
+        let (level, occupied) = self
+            .levels
+            .iter()
+            .enumerate()
+            .find_map(|(level, l)| (l.occupied != 0).then_some((level, l.occupied)))?;
+        let shift = SLOT_BITS * level as u32;
+        let slot_span = 1u64 << shift;
+        let level_span = slot_span << SLOT_BITS;
+        let now_slot = ((self.elapsed >> shift) as usize) & (SLOTS - 1);
+        // The first occupied slot at or after the current one, going round.
+        let slot = (now_slot + occupied.rotate_right(now_slot as u32).trailing_zeros() as usize)
+            & (SLOTS - 1);
+        let mut start = (self.elapsed & !(level_span - 1)) + slot as u64 * slot_span;
+        if start <= self.elapsed {
+            // Only the top level wraps: a slot "behind" the current one is in the next round.
+            debug_assert_eq!(level, LEVELS - 1);
+            start += level_span;
+        }
+        Some((level, slot, start))
+    }
+
+    /// Moves time on to the start of a slot and re-sorts its entries: the due ones to `expired`,
+    /// the others to the lower levels.
+    fn process(&mut self, level: usize, slot: usize, start: u64) {
+        let mut list = std::mem::take(&mut self.levels[level].slots[slot]);
+        self.levels[level].occupied &= !(1 << slot);
+        self.elapsed = start;
+        while let Some(ptr) = list.pop_front() {
+            self.link(ptr);
+        }
+    }
+
+    /// Unregisters one entry due at or before `now` (a tick) and returns its waker.
+    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<SlimWaker> {
+        loop {
+            if let Some(ptr) = self.expired.pop_front() {
+                return Some(self.take(ptr));
+            }
+            match self.next_expiration() {
+                Some((level, slot, start)) if start <= now => self.process(level, slot, start),
+                _ => {
+                    self.elapsed = self.elapsed.max(now);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The tick at which the run loop should next look at the timer: when the earliest slot
+    /// starts (it may only cascade), or `elapsed` if entries are already due. `None` if
+    /// nothing registered can ever fire.
+    pub(crate) fn next_tick(&self) -> Option<u64> {
+        if !self.expired.is_empty() {
+            return Some(self.elapsed);
+        }
+        self.next_expiration().map(|(_, _, start)| start)
+    }
+
+    /// Unregisters any one entry (shutdown: entries whose `Sleep` outlives the executor).
+    pub(crate) fn pop_any(&mut self) -> Option<SlimWaker> {
+        if let Some(ptr) = self.never.pop_front() {
+            return Some(self.take(ptr));
+        }
+        if let Some(ptr) = self.expired.pop_front() {
+            return Some(self.take(ptr));
+        }
+        let (level, slot, _) = self.next_expiration()?;
+        let list = &mut self.levels[level].slots[slot];
+        let ptr = list.pop_front().expect("an occupied slot has an entry");
+        if list.is_empty() {
+            self.levels[level].occupied &= !(1 << slot);
+        }
+        Some(self.take(ptr))
     }
 }
 
-#[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn waker() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
-
-    #[test]
-    fn fires_in_deadline_order() {
-        let mut timer = Timer::new();
-        let t0 = timer.epoch;
-        let mut keys = Vec::new();
-        for ms in [30u64, 10, 20, 40, 0] {
-            let (_, w) = waker();
-            keys.push((ms, timer.insert(Some(t0 + Duration::from_millis(ms)), w)));
-        }
-        assert_eq!(timer.len(), 5);
-        assert_eq!(timer.next_deadline(), Some(t0));
-        let mut fired = 0;
-        while timer.pop_expired(t0 + Duration::from_millis(25)).is_some() {
-            fired += 1;
-        }
-        assert_eq!(fired, 3, "0, 10 and 20 ms are due at 25 ms");
-        assert_eq!(timer.next_deadline(), Some(t0 + Duration::from_millis(30)));
-        for (ms, key) in keys {
-            assert_eq!(timer.contains(key), ms > 25, "entry at {ms} ms");
-        }
-    }
-
-    #[test]
-    fn remove_drops_the_waker_at_once_and_stale_keys_do_nothing() {
-        let mut timer = Timer::new();
-        let (count, w) = waker();
-        let key = timer.insert(None, w);
-        assert_eq!(Arc::strong_count(&count), 2);
-        drop(timer.remove(key));
-        assert_eq!(timer.len(), 0);
-        assert_eq!(timer.heap.len(), 0, "no live entry: no record kept either");
-        assert_eq!(Arc::strong_count(&count), 1, "the waker was dropped");
-        let (_, w) = waker();
-        let reused = timer.insert(None, w);
-        assert_eq!(reused.index, key.index, "the vacant slot is reused");
-        assert!(timer.remove(key).is_none(), "stale key");
-        assert!(timer.contains(reused));
-    }
-
-    #[test]
-    fn storage_does_not_grow_over_insert_remove_cycles() {
-        let mut timer = Timer::new();
-        let (_, w) = waker();
-        // Few cycles under miri, which is slow; the property is the same.
-        let cycles = if cfg!(miri) { 300 } else { 100_000u64 };
-        for i in 0..cycles {
-            let key = timer.insert(Some(timer.epoch + Duration::from_secs(i % 7)), w.clone());
-            timer.remove(key).unwrap();
-            assert!(timer.heap.len() <= PURGE_FLOOR + 1);
-        }
-        assert_eq!(timer.slots.len(), 1);
-        assert_eq!(timer.len(), 0);
-    }
-
-    #[test]
-    fn stale_records_never_outnumber_live_ones_past_the_floor() {
-        let mut timer = Timer::new();
-        let t0 = timer.epoch;
-        let (_, w) = waker();
-        let n = if cfg!(miri) { 200 } else { 10_000u64 };
-        let keys: Vec<_> = (0..n)
-            .map(|i| timer.insert(Some(t0 + Duration::from_millis((i * 37) % 1000)), w.clone()))
-            .collect();
-        for key in keys.iter().step_by(2) {
-            timer.remove(*key).unwrap();
-            let stale = timer.heap.len() - timer.len();
-            assert!(stale <= PURGE_FLOOR.max(timer.len()));
-        }
-        // What is left still fires in deadline order.
-        let mut last = 0;
-        let mut fired = 0;
-        while let Some((deadline, _)) = timer.peek_live() {
-            assert!(deadline >= last);
-            last = deadline;
-            timer.pop_any().unwrap();
-            fired += 1;
-        }
-        assert_eq!(fired, n / 2);
-    }
-
-    #[test]
-    fn never_does_not_fire() {
-        let mut timer = Timer::new();
-        let (_, w) = waker();
-        timer.insert(None, w);
-        assert_eq!(timer.next_deadline(), None);
-        assert!(
-            timer
-                .pop_expired(Instant::now() + Duration::from_secs(1 << 40))
-                .is_none()
-        );
+impl Drop for Timer {
+    fn drop(&mut self) {
+        // The executor detaches every entry at shutdown (`pop_any`): an entry left linked here
+        // would point into a freed wheel from its `Sleep`.
+        debug_assert_eq!(self.live, 0, "timer dropped with registered entries");
     }
 }

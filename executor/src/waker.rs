@@ -32,6 +32,25 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
+/// The task a waker wakes, if it is one of our task wakers (the vtable is the tell).
+pub(crate) fn task_of(waker: &Waker) -> Option<NonNull<Header>> {
+    if std::ptr::eq(waker.vtable(), &VTABLE) {
+        NonNull::new(waker.data() as *mut Header)
+    } else {
+        None
+    }
+}
+
+/// A waker for the task at `ptr` that takes over one reference the caller owns.
+///
+/// # Safety
+/// `ptr` is a live task header and the caller transfers one of its references (R4).
+pub(crate) unsafe fn owned(ptr: NonNull<Header>) -> Waker {
+    let raw = RawWaker::new(ptr.as_ptr() as *const (), &VTABLE);
+    // SAFETY: the vtable's contract holds for a live header whose reference the waker now owns.
+    unsafe { Waker::from_raw(raw) }
+}
+
 /// A waker for the task at `ptr` that does not own a reference.
 ///
 /// # Safety

@@ -66,7 +66,7 @@ fn sleeps_fire_in_deadline_order() {
 #[test]
 fn sleep_zero_is_ready_on_its_first_poll_without_registering() {
     let ex = Executor::new();
-    let mut s = sleep(Duration::ZERO);
+    let mut s = Box::pin(sleep(Duration::ZERO));
     assert!(ex.block_on(poll_once(&mut s)).is_ready());
     assert!(!s.is_registered());
     assert_eq!(ex.stats().timers_live, 0);
@@ -76,7 +76,7 @@ fn sleep_zero_is_ready_on_its_first_poll_without_registering() {
 fn drop_sleep_removes_timer_entry() {
     let ex = Executor::new();
     ex.block_on(async {
-        let mut s = sleep(Duration::from_secs(1000));
+        let mut s = Box::pin(sleep(Duration::from_secs(1000)));
         assert_eq!(
             ex.stats().timers_live,
             0,
@@ -183,7 +183,7 @@ fn sleep_moved_to_another_task_wakes_that_task() {
     let ex = Executor::new();
     let start = Instant::now();
     let outcome = ex.block_on(async {
-        let mut s = sleep(SHORT);
+        let mut s = Box::pin(sleep(SHORT));
         // Registered with the block_on future's waker...
         assert!(poll_once(&mut s).await.is_pending());
         // ...then awaited by a task: its poll swaps in the task's waker.
