@@ -127,6 +127,11 @@ impl Executor {
         executor
     }
 
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn core_for_tests(&self) -> &Core {
+        self.core()
+    }
+
     fn core(&self) -> &Core {
         // SAFETY: `core` points to the `Core` leaked in `new`, which is freed only in `drop`;
         // nothing ever takes a mutable reference to it.
@@ -244,6 +249,11 @@ where
 impl Core {
     pub(crate) fn owns(&self, task: &TaskRef) -> bool {
         Arc::ptr_eq(&self.shared, &task.header().shared)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn main_waker_for_tests(&self) -> &Waker {
+        &self.main_waker
     }
 
     pub(crate) fn owns_header(&self, header: &Header) -> bool {

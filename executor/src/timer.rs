@@ -312,12 +312,15 @@ impl Timer {
         let slot_span = 1u64 << shift;
         let level_span = slot_span << SLOT_BITS;
         let now_slot = ((self.elapsed >> shift) as usize) & (SLOTS - 1);
-        // The first occupied slot at or after the current one, going round.
-        let slot = (now_slot + occupied.rotate_right(now_slot as u32).trailing_zeros() as usize)
-            & (SLOTS - 1);
+        // The first occupied slot after the current one, going round. The current slot comes
+        // last: entries due within it sit in the levels below, so whatever it holds is a round
+        // ahead (only the top level wraps like that).
+        let first = (now_slot + 1) & (SLOTS - 1);
+        let slot =
+            (first + occupied.rotate_right(first as u32).trailing_zeros() as usize) & (SLOTS - 1);
         let mut start = (self.elapsed & !(level_span - 1)) + slot as u64 * slot_span;
         if start <= self.elapsed {
-            // Only the top level wraps: a slot "behind" the current one is in the next round.
+            // A slot at or "behind" the current one: the next round (top level only).
             debug_assert_eq!(level, LEVELS - 1);
             start += level_span;
         }
@@ -337,9 +340,15 @@ impl Timer {
 
     /// Unregisters one entry due at or before `now` (a tick) and returns its waker.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<SlimWaker> {
+        let ptr = self.pop_expired_entry(now)?;
+        Some(self.take(ptr))
+    }
+
+    /// Unlinks one entry due at or before `now`; the caller takes its waker.
+    fn pop_expired_entry(&mut self, now: u64) -> Option<NonNull<Entry>> {
         loop {
             if let Some(ptr) = self.expired.pop_front() {
-                return Some(self.take(ptr));
+                return Some(ptr);
             }
             match self.next_expiration() {
                 Some((level, slot, start)) if start <= now => self.process(level, slot, start),
@@ -384,5 +393,217 @@ impl Drop for Timer {
         // The executor detaches every entry at shutdown (`pop_any`): an entry left linked here
         // would point into a freed wheel from its `Sleep`.
         debug_assert_eq!(self.live, 0, "timer dropped with registered entries");
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::clock::NANOS_PER_TICK;
+    use crate::executor::Executor;
+    use std::collections::HashMap;
+    use std::pin::Pin;
+
+    /// A small deterministic generator (xorshift64*), so failures replay.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    /// A deadline in nanoseconds that rounds up to tick `when` (sometimes exactly on it).
+    fn deadline_for(rng: &mut Rng, when: u64) -> u64 {
+        if when == 0 || rng.below(2) == 0 {
+            when * NANOS_PER_TICK
+        } else {
+            when * NANOS_PER_TICK - rng.below(NANOS_PER_TICK - 1) - 1
+        }
+    }
+
+    /// The wheel against a model (a map from entry to its tick): random inserts at every
+    /// distance (same tick, each level, past the top level's span, never), removals, and time
+    /// jumps of every size. After each jump exactly the model's due entries have fired, none
+    /// early; `next_tick` is never later than the earliest deadline; `len` always agrees.
+    impl Timer {
+        /// Walks every list: each entry is where `place` says, each slot's bit matches, and the
+        /// count is right.
+        fn check_invariants(&self) {
+            let mut count = 0;
+            let mut walk = |list: &List, expected: Place| {
+                let mut prev = None;
+                let mut cursor = list.head;
+                while let Some(ptr) = cursor {
+                    assert_eq!(self.place(entry(ptr).deadline), expected);
+                    assert_eq!(entry(ptr).prev.get(), prev);
+                    assert!(entry(ptr).is_registered());
+                    prev = cursor;
+                    cursor = entry(ptr).next.get();
+                    count += 1;
+                }
+                assert_eq!(list.tail, prev);
+            };
+            walk(&self.never, Place::Never);
+            walk(&self.expired, Place::Expired);
+            for (level, l) in self.levels.iter().enumerate() {
+                for (slot, list) in l.slots.iter().enumerate() {
+                    assert_eq!(l.occupied & (1 << slot) != 0, !list.is_empty());
+                    walk(list, Place::Slot { level, slot });
+                }
+            }
+            assert_eq!(count, self.live);
+        }
+    }
+
+    #[test]
+    fn wheel_agrees_with_a_model() {
+        let ex = Executor::new();
+        let core = ex.core_for_tests();
+        let main = core.main_waker_for_tests();
+        let steps = if cfg!(miri) { 400 } else { 60_000 };
+        for seed in [1u64, 7, 1234, 0xdead_beef] {
+            let mut rng = Rng(seed);
+            let start = rng.below(1 << 36);
+            let mut timer = Timer::starting_at(start);
+            let mut now = start;
+            let mut entries: Vec<Pin<Box<Entry>>> = Vec::new();
+            let mut model: HashMap<NonNull<Entry>, Option<u64>> = HashMap::new();
+            for step in 0..steps {
+                match rng.below(10) {
+                    0..=4 => {
+                        let distance = match rng.below(6) {
+                            0 => rng.below(64),
+                            1 => rng.below(4096),
+                            2 => rng.below(1 << 18),
+                            3 => rng.below(1 << 30),
+                            4 => MAX_SPAN + rng.below(MAX_SPAN * 3),
+                            _ => u64::MAX,
+                        };
+                        let when = (distance != u64::MAX).then(|| now + distance);
+                        let deadline = match when {
+                            Some(when) => deadline_for(&mut rng, when),
+                            None => NEVER,
+                        };
+                        let entry = Box::pin(Entry::new(deadline));
+                        let ptr = NonNull::from(&*entry);
+                        // SAFETY: boxed and pinned; removed from the timer before it is freed.
+                        unsafe { timer.insert(ptr, SlimWaker::new(main, core)) };
+                        entries.push(entry);
+                        model.insert(ptr, when);
+                    }
+                    5..=6 if !model.is_empty() => {
+                        let ptr = *model
+                            .keys()
+                            .nth(rng.below(model.len() as u64) as usize)
+                            .unwrap();
+                        // SAFETY: the model holds exactly the registered entries.
+                        drop(unsafe { timer.remove(ptr) });
+                        assert!(!entry(ptr).is_registered());
+                        model.remove(&ptr);
+                    }
+                    _ => {
+                        now += match rng.below(4) {
+                            0 => rng.below(3),
+                            1 => rng.below(100),
+                            2 => rng.below(20_000),
+                            _ => rng.below(1 << 28),
+                        };
+                        while let Some(ptr) = timer.pop_expired_entry(now) {
+                            drop(timer.take(ptr));
+                            let when = model.remove(&ptr).expect("fired an unregistered entry");
+                            let when = when.expect("fired a never-ending entry");
+                            assert!(when <= now, "fired at {now} an entry due at {when}");
+                        }
+                        let overdue = model.values().flatten().filter(|&&w| w <= now).count();
+                        assert_eq!(overdue, 0, "entries due by {now} did not fire");
+                    }
+                }
+                assert_eq!(timer.len(), model.len());
+                if step % 256 == 0 {
+                    timer.check_invariants();
+                }
+                let earliest = model.values().flatten().min().copied();
+                match (timer.next_tick(), earliest) {
+                    (Some(tick), Some(earliest)) => assert!(
+                        tick <= earliest.max(timer.elapsed),
+                        "next_tick {tick} > earliest {earliest}, elapsed {}, its place {:?}, exp {:?}",
+                        timer.elapsed,
+                        timer.place(earliest * NANOS_PER_TICK),
+                        timer.next_expiration()
+                    ),
+                    (None, None) => {}
+                    (tick, earliest) => panic!("next_tick {tick:?} but earliest {earliest:?}"),
+                }
+            }
+            while let Some(waker) = timer.pop_any() {
+                drop(waker);
+            }
+            assert_eq!(timer.len(), 0);
+            assert!(entries.iter().all(|e| !e.is_registered()));
+            assert!(timer.levels.iter().all(|l| l.occupied == 0));
+        }
+    }
+
+    #[test]
+    fn removing_the_last_entry_of_a_slot_clears_its_bit() {
+        let ex = Executor::new();
+        let core = ex.core_for_tests();
+        let mut timer = Timer::starting_at(0);
+        let a = Box::pin(Entry::new(5 * NANOS_PER_TICK));
+        let b = Box::pin(Entry::new(5 * NANOS_PER_TICK));
+        for e in [&a, &b] {
+            // SAFETY: boxed and pinned; removed below before they are freed.
+            unsafe {
+                timer.insert(
+                    NonNull::from(&**e),
+                    SlimWaker::new(core.main_waker_for_tests(), core),
+                )
+            };
+        }
+        assert_eq!(timer.levels[0].occupied, 1 << 5);
+        assert_eq!(timer.next_tick(), Some(5));
+        // SAFETY: both are registered.
+        drop(unsafe { timer.remove(NonNull::from(&*a)) });
+        assert_eq!(timer.levels[0].occupied, 1 << 5, "b is still there");
+        // SAFETY: as above.
+        drop(unsafe { timer.remove(NonNull::from(&*b)) });
+        assert_eq!(timer.levels[0].occupied, 0);
+        assert_eq!(timer.next_tick(), None);
+    }
+
+    #[test]
+    fn a_far_entry_cascades_down_and_fires_at_its_tick() {
+        let ex = Executor::new();
+        let core = ex.core_for_tests();
+        let mut timer = Timer::starting_at(0);
+        let when = 3 * 4096 + 5 * 64 + 7; // level 2 from tick 0
+        let e = Box::pin(Entry::new(when * NANOS_PER_TICK));
+        // SAFETY: boxed and pinned; it fires (and unlinks) below.
+        unsafe {
+            timer.insert(
+                NonNull::from(&*e),
+                SlimWaker::new(core.main_waker_for_tests(), core),
+            )
+        };
+        assert_eq!(timer.levels[2].occupied, 1 << 3);
+        let mut wakeups = Vec::new();
+        let mut now = 0;
+        while let Some(tick) = timer.next_tick() {
+            now = tick;
+            wakeups.push(tick);
+            if let Some(waker) = timer.pop_expired(now) {
+                drop(waker);
+            }
+        }
+        assert_eq!(now, when);
+        // One wake-up per level it passes through: the level-2 slot, the level-1 slot, the tick.
+        assert_eq!(wakeups, [3 * 4096, 3 * 4096 + 5 * 64, when]);
+        assert!(!e.is_registered());
     }
 }
