@@ -30,9 +30,10 @@
 //!                                                    refs == 0: [M] Task::dealloc
 //! ```
 //!
-//! Between \[F\] and \[M\] the task is a husk. The future's own heap — its boxes, buffers, its timer
-//! entry — is gone at \[F\], but the cell, sized for the larger of future and output, stays until
-//! its last reference goes. A `Waker` kept by some other data structure keeps the husk alive,
+//! Between \[F\] and \[M\] the task is a husk. The future's own heap — its boxes, its buffers — is
+//! gone at \[F\], and so is its place in the timer (a `Sleep`'s timer entry lives inside the
+//! future and is unlinked when it is dropped), but the cell, sized for the larger of future and
+//! output, stays until its last reference goes. A `Waker` kept by some other data structure keeps the husk alive,
 //! not the future. [`Stats`] keeps `futures_dropped` (\[F\]) and `tasks_freed` (\[M\]) apart so the
 //! gap shows.
 //!
@@ -66,7 +67,8 @@
 //! `state.rs` (the state word and who holds a reference), `task.rs` (the cell, drop vs free),
 //! `waker.rs` (the vtable), `queue.rs` and `owned.rs` (intrusive lists), `context.rs` (where a
 //! wake goes), `shared.rs` and `park.rs` (wakes from other threads, the race with shutdown),
-//! `executor.rs` (run loop and shutdown), `join.rs` and `error.rs`, `timer.rs` and `sleep.rs`,
+//! `executor.rs` (run loop and shutdown), `join.rs` and `error.rs`, `clock.rs`, `timer.rs` (the
+//! wheel), `slim_waker.rs` (a waker in one word) and `sleep.rs` (the entry inside the future),
 //! `yield_now.rs`, `stats.rs`; `loom.rs` is the facade the loom models swap in.
 //!
 //! # Example
