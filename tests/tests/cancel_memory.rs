@@ -3,17 +3,17 @@
 //! allocator (kept per thread: everything measured runs on the test's own thread, the
 //! executor's) next to the executor's exact `Stats` and the scheduler's `len()`.
 //!
-//! The work is the bench's: "sleep 1000 seconds", so each one holds a timer entry. What stays
-//! allocated once every task is gone is the capacity of the containers that are kept, and each
-//! of its bytes is accounted for from the containers' layouts and growth rules (see
-//! `common/mod.rs`), not copied from a run.
+//! The work is the bench's: "sleep 1000 seconds", so each one holds a timer entry — inside its
+//! `Sleep`, in the task's cell. Linking it into the executor's wheel (the first poll) and
+//! unlinking it (when the future is dropped) allocate and free nothing, so the timer never
+//! shows in the heap counts. What stays allocated once every task is gone is the capacity the
+//! scheduler's table keeps — its floor after `unregister`, nothing after `stop` — and each of
+//! its bytes is accounted for from the table's layout and growth rules (see `common/mod.rs`),
+//! not copied from a run.
 
 mod common;
 
-use common::{
-    Tasks, grown_vec_capacity, scheduler_shell_bytes, sleeping_work, table_growth, tick,
-    timer_storage_bytes,
-};
+use common::{Tasks, scheduler_shell_bytes, sleeping_work, table_growth, tick};
 use executor::Executor;
 use scheduler::WorkScheduler;
 use workspace_tests::counting::{CountingAlloc, Delta, Heap, assert_installed};
@@ -21,22 +21,11 @@ use workspace_tests::counting::{CountingAlloc, Delta, Heap, assert_installed};
 #[global_allocator]
 static ALLOCATOR: CountingAlloc = CountingAlloc;
 
-/// What one register → yield → unregister → yield cycle should cost beyond the task cell.
-struct ColdGrowth {
-    /// At `register`: the scheduler's table, made room for 16 on first use.
-    table: Delta,
-    /// At the first poll: the timer's slab and heap, each a first block of 4.
-    timer: Delta,
-}
-
 /// One cancel-each cycle (the bench's `cancel-each`, once), checked at each of its moments.
-/// `k` is the cycle's number on this executor; returns the task cell's size.
-async fn cancel_each_cycle(
-    ex: &Executor,
-    scheduler: &WorkScheduler,
-    k: u64,
-    growth: &ColdGrowth,
-) -> u64 {
+/// `k` is the cycle's number on this executor; `table` is what the scheduler's table should
+/// grow by at `register` (room for 16 on first use, nothing later). Returns the task cell's
+/// size.
+async fn cancel_each_cycle(ex: &Executor, scheduler: &WorkScheduler, k: u64, table: Delta) -> u64 {
     let done = k - 1;
     let start = Heap::now();
 
@@ -47,10 +36,10 @@ async fn cancel_each_cycle(
     assert_eq!(
         registered.since(start),
         Delta {
-            allocs: 1 + growth.table.allocs,
-            frees: growth.table.frees,
-            reallocs: growth.table.reallocs,
-            bytes: cell as i64 + growth.table.bytes,
+            allocs: 1 + table.allocs,
+            frees: table.frees,
+            reallocs: table.reallocs,
+            bytes: cell as i64 + table.bytes,
         },
         "register: the task cell (plus the table, on first use)"
     );
@@ -68,13 +57,13 @@ async fn cancel_each_cycle(
     };
     assert_eq!(Tasks::from(ex.stats()), moment);
 
-    // yield: the work's first poll registers its sleep in the timer.
+    // yield: the work's first poll links the entry inside its sleep into the timer wheel.
     tick().await;
     let polled = Heap::now();
     assert_eq!(
         polled.since(registered),
-        growth.timer,
-        "first poll: the timer entry (storage grows only on first use)"
+        Delta::default(),
+        "first poll: the timer entry is in the cell already; nothing is allocated"
     );
     let moment = Tasks {
         polls: k,
@@ -94,8 +83,9 @@ async fn cancel_each_cycle(
         "after unregister the future and its timer entry are still there, the cell is live"
     );
 
-    // yield: [F] the future is dropped (its timer entry with it) and, the scheduler's handle
-    // being gone already, [M] the cell is freed in the same step.
+    // yield: [F] the future is dropped (its timer entry is unlinked, freeing nothing) and, the
+    // scheduler's handle being gone already, [M] the cell is freed in the same step: the one
+    // free of this tick.
     tick().await;
     let ticked = Heap::now();
     assert_eq!(
@@ -122,8 +112,8 @@ async fn cancel_each_cycle(
     );
     assert_eq!(
         ticked.since(start).bytes,
-        growth.table.bytes + growth.timer.bytes,
-        "back to the pre-register level, but for the containers' first blocks"
+        table.bytes,
+        "back to the pre-register level, but for the table's first block"
     );
     cell
 }
@@ -131,30 +121,20 @@ async fn cancel_each_cycle(
 #[test]
 fn scheduler_cancel_each_cycle_frees_cell_on_next_tick() {
     assert_installed();
-    let cold = ColdGrowth {
-        table: table_growth(1),
-        timer: Delta {
-            allocs: 2,
-            frees: 0,
-            reallocs: 0,
-            bytes: timer_storage_bytes(1),
-        },
-    };
-    let warm = ColdGrowth {
-        table: Delta::default(),
-        timer: Delta::default(),
-    };
+    let cold = table_growth(1);
     let ex = Executor::new();
     ex.block_on(async {
         let scheduler = WorkScheduler::new();
         // The first cycle leaves the table at its floor (room for 16 works: 16 entries of
-        // 16 bytes, 256 bytes) and the timer with a first block of 4 slots (4 × 24) and 4
-        // heap records (4 × 16). Neither goes back when it empties: the table keeps its
-        // floor and the timer's storage never shrinks.
-        assert_eq!(cold.table.bytes, 256);
-        let first = cancel_each_cycle(&ex, &scheduler, 1, &cold).await;
+        // 16 bytes, 256 bytes), which it keeps when it empties. The timer leaves nothing: its
+        // entry was in the cell, and it has no storage of its own to grow.
+        assert_eq!(cold.bytes, 256);
+        assert_eq!(scheduler.capacity(), 0);
+        let first = cancel_each_cycle(&ex, &scheduler, 1, cold).await;
+        assert_eq!(scheduler.capacity(), 16);
         // Every later cycle costs the cell alone and ends exactly where it started.
-        let second = cancel_each_cycle(&ex, &scheduler, 2, &warm).await;
+        let second = cancel_each_cycle(&ex, &scheduler, 2, Delta::default()).await;
+        assert_eq!(scheduler.capacity(), 16);
         assert_eq!(first, second);
     });
     let stats = ex.shutdown();
@@ -162,7 +142,7 @@ fn scheduler_cancel_each_cycle_frees_cell_on_next_tick() {
 }
 
 #[test]
-fn stop_then_tick_holds_only_container_capacity() {
+fn stop_then_tick_gives_everything_back() {
     // Not a power of two, so capacity and length differ.
     const N: usize = 100;
     assert_installed();
@@ -170,15 +150,6 @@ fn stop_then_tick_holds_only_container_capacity() {
     // bytes, a first block and then three reallocations.
     let table = table_growth(N);
     assert_eq!((table.allocs, table.reallocs, table.bytes), (1, 3, 2048));
-    // The timer's slab and heap grow by doubling from 4, one push per first poll: 4 → 8 → … →
-    // 128, a first block and then five reallocations each.
-    let timer_growth = Delta {
-        allocs: 2,
-        frees: 0,
-        reallocs: 2 * (grown_vec_capacity(N) / 4).trailing_zeros() as u64,
-        bytes: timer_storage_bytes(N),
-    };
-    assert_eq!(timer_growth.reallocs, 10);
 
     let base = Heap::now();
     let ex = Executor::new();
@@ -206,13 +177,12 @@ fn stop_then_tick_holds_only_container_capacity() {
 
             tick().await;
             let polled = Heap::now();
-            // Round 1 grows the timer's storage; round 2 finds it already big enough.
-            let expected_timer = if round == 1 {
-                timer_growth
-            } else {
-                Delta::default()
-            };
-            assert_eq!(polled.since(registered), expected_timer);
+            // N first polls, N timer entries linked: in either round, nothing allocated.
+            assert_eq!(
+                polled.since(registered),
+                Delta::default(),
+                "round {round}: registering the sleeps allocates nothing"
+            );
             let n = N as u64;
             let moment = Tasks {
                 spawned: before.spawned + n,
@@ -243,7 +213,8 @@ fn stop_then_tick_holds_only_container_capacity() {
             );
             assert_eq!(Tasks::from(ex.stats()), moment);
 
-            // tick: [F] and [M] for all N. The timer entries are vacated, not freed.
+            // tick: [F] and [M] for all N: each future's timer entry is unlinked with it (no
+            // free of its own), and the N frees are the N cells.
             tick().await;
             let ticked = Heap::now();
             assert_eq!(
@@ -267,17 +238,27 @@ fn stop_then_tick_holds_only_container_capacity() {
                     ..moment
                 }
             );
-            // What is left above the start, byte for byte:
-            // - the timer's slab, 128 slots × 24 bytes = 3072, and its heap, 128 records ×
-            //   16 bytes = 2048: grown for 100 sleeps at once, kept for the next burst;
+            // What is left above the start, byte for byte: nothing.
+            // - the timer: 0, its entries were in the cells and its wheel of list heads is
+            //   part of the executor's core, allocated before `start` and never resized;
             // - the remote queue: 0, no wake came from another thread (it allocates its first
             //   block on the first remote wake);
             // - the run queue and the list of live tasks: 0, both are intrusive;
             // - the scheduler's table: 0, `stop` gave all of it back (unlike `unregister`,
             //   which keeps the floor).
-            assert_eq!(ticked.since(start).bytes, timer_storage_bytes(N));
+            assert_eq!(scheduler.capacity(), 0);
+            assert_eq!(
+                ticked.since(round_start),
+                Delta {
+                    allocs: n + table.allocs,
+                    frees: n + 1,
+                    reallocs: table.reallocs,
+                    bytes: 0,
+                },
+                "round {round}: every block allocated was freed, the table's in one piece"
+            );
+            assert_eq!(ticked.since(start).bytes, 0);
         }
-        assert_eq!(timer_storage_bytes(N), 5120);
     });
     let stats = ex.shutdown();
     assert_eq!(stats.live_tasks, 0);

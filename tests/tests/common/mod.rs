@@ -1,14 +1,15 @@
 //! Helpers shared by the cross-crate test binaries: the bench's sleeping work, one tick, an
-//! exact view of the executor's counters, and the expected sizes of the containers the
-//! executor and the scheduler keep, computed from their documented layouts and growth rules.
+//! exact view of the executor's counters, and the expected size of the one container that
+//! grows with the number of works — the scheduler's table — computed from its documented
+//! layout and growth rules. (The executor's timer keeps no storage of its own: each entry is
+//! inside its `Sleep`, in the task's cell, and the wheel's list heads are part of the
+//! executor's core, allocated once by `Executor::new`.)
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::mem::size_of;
-use std::task::Waker;
 use std::time::Duration;
 
 use executor::{Stats, sleep, yield_now};
@@ -20,7 +21,8 @@ use workspace_tests::counting::{Delta, Heap};
 pub const WORK_SLEEP: Duration = Duration::from_secs(1000);
 
 /// The bench's work: "sleep 1000 seconds". Its function captures nothing (`Work::new`
-/// allocates nothing); its first poll registers one timer entry.
+/// allocates nothing); its first poll links the 32-byte timer entry inside its `Sleep` (in
+/// the task's cell) into the executor's wheel, which allocates nothing.
 pub fn sleeping_work() -> Work {
     Work::new(|| async { sleep(WORK_SLEEP).await })
 }
@@ -29,31 +31,6 @@ pub fn sleeping_work() -> Work {
 /// or, if cancelled, dropped, once.
 pub async fn tick() {
     yield_now().await;
-}
-
-/// One slot of the executor's timer slab (`timer.rs`): generation `u32`, free-list link `u32`
-/// and the entry's `Option<Waker>`. 24 bytes on a 64-bit target.
-pub const TIMER_SLOT_BYTES: usize = size_of::<(u32, u32, Option<Waker>)>();
-
-/// One record of the executor's timer heap (`timer.rs`): the deadline in ticks (`u64`) and the
-/// key (slot index `u32`, generation `u32`). 16 bytes.
-pub const TIMER_RECORD_BYTES: usize = size_of::<(u64, u32, u32)>();
-
-/// The capacity of a `Vec` of small elements (at most 1024 bytes each) after `len` single
-/// pushes from empty: the first push makes room for 4, every later growth doubles.
-pub fn grown_vec_capacity(len: usize) -> usize {
-    if len == 0 {
-        0
-    } else {
-        len.next_power_of_two().max(4)
-    }
-}
-
-/// The bytes of the executor's timer storage after `most` entries were registered at once:
-/// the slab and the heap each grow, one push at a time, to `grown_vec_capacity(most)`, and
-/// neither ever shrinks (removals vacate slots and leave stale records, purged in place).
-pub fn timer_storage_bytes(most: usize) -> i64 {
-    (grown_vec_capacity(most) * (TIMER_SLOT_BYTES + TIMER_RECORD_BYTES)) as i64
 }
 
 /// One entry of the scheduler's table (`slots.rs`): the work's index (`u64`) and its
