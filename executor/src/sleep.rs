@@ -88,12 +88,15 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // Only shared access from here on: the timer may hold a pointer to the entry.
         let this = self.into_ref().get_ref();
-        let deadline = this.entry.deadline();
-        if deadline != NEVER && clock::now() >= deadline {
-            this.deregister();
-            return Poll::Ready(());
-        }
+        let due = || {
+            let deadline = this.entry.deadline();
+            deadline != NEVER && clock::now() >= deadline
+        };
         if let Some(core) = this.entry.core() {
+            if due() {
+                this.deregister();
+                return Poll::Ready(());
+            }
             // Registered: keep the waker current (the task polling it may have changed).
             if !this.entry.will_wake(cx.waker()) {
                 // SAFETY: as in `deregister`: registered, so the core is alive; our thread.
@@ -104,10 +107,15 @@ impl Future for Sleep {
             return Poll::Pending;
         }
         context::with_current(|core| {
+            // Checked before the deadline, so that a sleep polled outside an executor panics
+            // whether or not it happens to be due already.
             let core = core.expect(
                 "`sleep` polled outside a running executor: await it inside \
                  `Executor::block_on` or a task spawned on an executor",
             );
+            if due() {
+                return Poll::Ready(());
+            }
             // Built before the borrow: cloning a foreign waker runs its code.
             let waker = SlimWaker::new(cx.waker(), core);
             // SAFETY: `this` is pinned (we were given `Pin<&mut Self>`) and `Drop` unregisters
@@ -117,8 +125,8 @@ impl Future for Sleep {
                     .borrow_mut()
                     .insert(NonNull::from(&this.entry), waker)
             };
-        });
-        Poll::Pending
+            Poll::Pending
+        })
     }
 }
 
