@@ -26,8 +26,12 @@ pub(crate) fn now() -> u64 {
     u64::try_from(Instant::now().saturating_duration_since(epoch).as_nanos()).unwrap_or(NEVER - 1)
 }
 
-/// `duration` from now, or [`NEVER`] if that is past the clock's range.
+/// `duration` from now, or [`NEVER`] if that is past the clock's range. A zero duration is due
+/// at once: its deadline is the epoch itself, and reading the clock is skipped.
 pub(crate) fn deadline_after(duration: Duration) -> u64 {
+    if duration.is_zero() {
+        return 0;
+    }
     u64::try_from(duration.as_nanos())
         .ok()
         .and_then(|nanos| now().checked_add(nanos))

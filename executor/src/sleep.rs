@@ -1,9 +1,11 @@
 //! `sleep`: a future that is ready at a deadline, backed by the executor's timer.
 //!
-//! The deadline is fixed when `sleep` is called. The first poll that finds it not yet due
-//! registers the `Sleep` in the timer of the executor running on this thread (it panics if none
-//! is running); later polls refresh the waker. When the deadline passes the run loop unlinks the
-//! entry and wakes the task.
+//! The deadline is fixed when `sleep` is called (the one clock read a sleep costs). Its first
+//! poll registers the `Sleep` in the timer of the executor running on this thread (it panics if
+//! none is running); later polls refresh the waker. When the timer's clock passes the deadline's
+//! millisecond, the run loop unlinks the entry and wakes the task, and that poll returns `Ready`.
+//! A poll never reads the clock: "due" is what the timer has seen, so a sleep is never woken
+//! early and at most about a millisecond late. `sleep(Duration::ZERO)` is due at once.
 //!
 //! The timer entry is **inside** the `Sleep` (`timer.rs`): 32 bytes, in the task's own cell, and
 //! nothing anywhere else. So a `Sleep` is `!Unpin` — pin it (`std::pin::pin!`, `Box::pin`) to
@@ -14,7 +16,7 @@
 //! leaves the timer's list and its waker (one reference to the task cell) is dropped in the same
 //! step. No record of it is left anywhere, so nothing waits for its deadline.
 
-use crate::clock::{self, NEVER};
+use crate::clock;
 use crate::context;
 use crate::slim_waker::SlimWaker;
 use crate::timer::Entry;
@@ -88,19 +90,16 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // Only shared access from here on: the timer may hold a pointer to the entry.
         let this = self.into_ref().get_ref();
-        let due = || {
-            let deadline = this.entry.deadline();
-            deadline != NEVER && clock::now() >= deadline
-        };
+        let deadline = this.entry.deadline();
         if let Some(core) = this.entry.core() {
-            if due() {
+            // SAFETY: as in `deregister`: registered, so the core is alive; our thread.
+            let core = unsafe { core.as_ref() };
+            if core.timer().borrow().is_due(deadline) {
                 this.deregister();
                 return Poll::Ready(());
             }
-            // Registered: keep the waker current (the task polling it may have changed).
+            // Still waiting: keep the waker current (the task polling it may have changed).
             if !this.entry.will_wake(cx.waker()) {
-                // SAFETY: as in `deregister`: registered, so the core is alive; our thread.
-                let core = unsafe { core.as_ref() };
                 let old = this.entry.replace_waker(SlimWaker::new(cx.waker(), core));
                 drop(old);
             }
@@ -113,7 +112,9 @@ impl Future for Sleep {
                 "`sleep` polled outside a running executor: await it inside \
                  `Executor::block_on` or a task spawned on an executor",
             );
-            if due() {
+            // "Due" as the timer sees it, without reading the clock: a fired entry is due, and
+            // so is a zero-length sleep; anything else registers and is fired by the run loop.
+            if core.timer().borrow().is_due(deadline) {
                 return Poll::Ready(());
             }
             // Built before the borrow: cloning a foreign waker runs its code.

@@ -227,6 +227,11 @@ impl Timer {
         self.live == 0
     }
 
+    /// Has the timer's time reached `deadline`? True for an entry it has fired.
+    pub(crate) fn is_due(&self, deadline: u64) -> bool {
+        deadline != NEVER && clock::tick_at_or_after(deadline) <= self.elapsed
+    }
+
     fn place(&self, deadline: u64) -> Place {
         if deadline == NEVER {
             return Place::Never;
