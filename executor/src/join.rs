@@ -80,7 +80,7 @@ impl<T> JoinHandle<T> {
 
     /// The task's id.
     pub fn id(&self) -> TaskId {
-        self.header().id
+        self.header().id()
     }
 }
 

@@ -5,10 +5,10 @@
 //! +-------------------------------------------------------------+
 //! | Header                                                      |
 //! |   link        run-queue link            executor thread only |
-//! |   state       flags + refcount          any thread (atomic)  |
+//! |   state       flags + refcount, u32     any thread (atomic)  |
+//! |   id          TaskId as u32             immutable            |
 //! |   vtable      &'static TaskVTable       immutable            |
 //! |   shared      Arc<Shared>               immutable            |
-//! |   id          TaskId                    immutable            |
 //! |   owned_prev, owned_next  live list     executor thread only |
 //! |   join_waker  Option<Waker>             executor thread only |
 //! +-------------------------------------------------------------+
@@ -43,18 +43,24 @@ use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
-/// A task's identity: unique within the process for its whole run.
+/// A task's identity: a number given out at spawn, counting up from 1 across the whole process.
+///
+/// Ids are unique for the first 2^32 − 1 spawns of a process; after that the counter wraps (to
+/// 0, then 1, ...) and ids repeat. The reason is size: every task cell keeps its id, and as 32
+/// bits it shares one 8-byte slot with the 32-bit state word instead of taking a slot of its
+/// own, which saves 4 bytes in each cell; the cell's size is what this crate is about.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct TaskId(u64);
 
 impl TaskId {
-    fn next() -> TaskId {
-        // Relaxed: uniqueness needs only the atomicity of the increment.
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        TaskId(NEXT.fetch_add(1, Ordering::Relaxed))
+    /// The id for the next spawned task, as it is stored in the header.
+    fn next() -> u32 {
+        // Plain std atomics even under loom (uniqueness needs only the atomicity of the
+        // increment). Relaxed for the same reason. `fetch_add` wraps on overflow.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The id as a number.
@@ -74,16 +80,25 @@ impl fmt::Display for TaskId {
 pub(crate) struct Header {
     /// Run-queue link; first, so a queue entry can be a `NonNull<Link>` (see `queue.rs`).
     pub(crate) link: Link,
+    /// 32 bits, so that it and `id` share one 8-byte slot.
     pub(crate) state: State,
+    /// The `TaskId`, kept as 32 bits (see [`TaskId`] for what that costs).
+    id: u32,
     pub(crate) vtable: &'static TaskVTable,
     /// The half of the executor that wakers on any thread can reach; also keeps its counters.
     pub(crate) shared: Arc<Shared>,
-    pub(crate) id: TaskId,
     /// Links of the executor's list of live futures (`owned.rs`), reference R1.
     pub(crate) owned_prev: Cell<Option<NonNull<Header>>>,
     pub(crate) owned_next: Cell<Option<NonNull<Header>>>,
     /// The waker of whoever awaits the `JoinHandle`; woken when the task completes.
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+}
+
+impl Header {
+    /// The task's id.
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId(u64::from(self.id))
+    }
 }
 
 /// How a task's future ended. Each task ends exactly once.
@@ -150,9 +165,9 @@ impl<F: Future> Task<F> {
             header: Header {
                 link: Link::new(),
                 state: State::new(),
+                id: TaskId::next(),
                 vtable: &Self::VTABLE,
                 shared,
-                id: TaskId::next(),
                 owned_prev: Cell::new(None),
                 owned_next: Cell::new(None),
                 join_waker: UnsafeCell::new(None),
