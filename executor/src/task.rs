@@ -10,7 +10,6 @@
 //! |   vtable      &'static TaskVTable       immutable            |
 //! |   shared      Arc<Shared>               immutable            |
 //! |   owned_prev, owned_next  live list     executor thread only |
-//! |   join_waker  Option<Waker>             executor thread only |
 //! +-------------------------------------------------------------+
 //! | stage: Running(F) | Finished(Result<F::Output, JoinError>)  |
 //! |        | Consumed                       executor thread only |
@@ -26,7 +25,7 @@
 //! - **free the cell** (`dealloc`): the cell's bytes go back to the allocator. This happens when
 //!   the reference count reaches zero, on whichever thread dropped the last reference — possibly a
 //!   foreign thread dropping the last `Waker`. By then the stage is `Consumed`: nothing with a
-//!   destructor is left in it except the header's `Arc` and (empty) join waker slot.
+//!   destructor is left in it except the header's `Arc`.
 //!
 //! Between the two the cell is a husk: the future's own memory is gone but the cell, sized for
 //! the larger of future and output, stays until its last reference goes.
@@ -43,7 +42,7 @@ use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// A task's identity: a number given out at spawn, counting up from 1 across the whole process.
 ///
@@ -90,8 +89,6 @@ pub(crate) struct Header {
     /// Links of the executor's list of live futures (`owned.rs`), reference R1.
     pub(crate) owned_prev: Cell<Option<NonNull<Header>>>,
     pub(crate) owned_next: Cell<Option<NonNull<Header>>>,
-    /// The waker of whoever awaits the `JoinHandle`; woken when the task completes.
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
 }
 
 impl Header {
@@ -170,7 +167,6 @@ impl<F: Future> Task<F> {
                 shared,
                 owned_prev: Cell::new(None),
                 owned_next: Cell::new(None),
-                join_waker: UnsafeCell::new(None),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -330,7 +326,7 @@ pub(crate) struct TaskRef(NonNull<Header>);
 // SAFETY: a `TaskRef` only lets another thread touch the header's atomic state, its immutable
 // fields (`vtable`, `shared`, `id`) and, if it drops the last reference, free a cell whose stage
 // is `Consumed` (rule R1 in `state.rs`: the count cannot reach zero while the future lives).
-// The `Cell` fields, the stage and the join waker are only touched on the executor thread.
+// The `Cell` fields and the stage are only touched on the executor thread.
 unsafe impl Send for TaskRef {}
 
 impl TaskRef {
