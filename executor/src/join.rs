@@ -5,8 +5,8 @@
 //! - **Await**: a pending poll stores the caller's waker in the join-waker table of the task's
 //!   executor (a map in its core, keyed by task, reached through `Shared::home`); when the task
 //!   completes the run loop takes that waker out and wakes it. A handle that is never awaited
-//!   never touches the table. A ready poll moves the result out of the cell (the stage becomes
-//!   `Consumed`).
+//!   never touches the table. A ready poll moves the output out of the cell (and sets
+//!   `OUTPUT_GONE`: the stage now holds nothing).
 //! - **Cancel**: sets `CANCELLED`. An idle task is queued one last time; a queued one is already
 //!   in line. When the run loop reaches it, it drops the future without polling it — so the
 //!   future's destructor runs on the executor thread at the executor's next turn of its queue,

@@ -6,10 +6,16 @@
 //! ```text
 //!  31                                   6   5   4   3   2   1   0
 //! +---------------------------------------+---+---+---+---+---+---+
-//! |     reference count (26 bits)         | - | J | C | X | R | S |
+//! |     reference count (26 bits)         | O | J | C | X | R | S |
 //! +---------------------------------------+---+---+---+---+---+---+
 //!   S = SCHEDULED  R = RUNNING  X = COMPLETE  C = CANCELLED  J = JOIN_INTEREST
+//!   O = OUTPUT_GONE
 //! ```
+//!
+//! `COMPLETE` and `OUTPUT_GONE` also say what the task cell's stage holds (it is a union, with
+//! no tag of its own; see `task.rs`): the future while `COMPLETE` is clear; the output (the
+//! future's result, or why there is none) once `COMPLETE` is set and until `OUTPUT_GONE` is;
+//! nothing after that.
 //!
 //! The word is 32 bits wide so that it shares one 8-byte slot of the task header with the task
 //! id (`task.rs`). That leaves 26 bits, about 67 million references, for the count.
@@ -33,8 +39,9 @@
 //! as long as the future, the count can only reach zero after the future has been dropped, so a
 //! cell is never freed with a live future inside it.
 //!
-//! Only the executor thread sets `RUNNING`, `COMPLETE`, `CANCELLED` or clears `JOIN_INTEREST`.
-//! Other threads only ever set `SCHEDULED` (a remote wake) and move the reference count.
+//! Only the executor thread sets `RUNNING`, `COMPLETE`, `CANCELLED` or `OUTPUT_GONE`, or clears
+//! `JOIN_INTEREST`. Other threads only ever set `SCHEDULED` (a remote wake) and move the
+//! reference count.
 
 use crate::loom::{AtomicU32, Ordering};
 use std::fmt;
@@ -45,7 +52,8 @@ use std::fmt;
 pub(crate) const SCHEDULED: u32 = 1 << 0;
 /// The future is being polled on the executor thread. Excludes `COMPLETE`.
 pub(crate) const RUNNING: u32 = 1 << 1;
-/// The future has been dropped; the stage holds the result or nothing. Once set, never unset.
+/// The future has been dropped; the stage holds the output, or nothing if `OUTPUT_GONE` is
+/// set. Once set, never unset.
 pub(crate) const COMPLETE: u32 = 1 << 2;
 /// `cancel()` was called before the task completed. Once set, never unset. The next time the
 /// run loop pops the task (or right after the current poll) it drops the future.
@@ -53,6 +61,9 @@ pub(crate) const CANCELLED: u32 = 1 << 3;
 /// The `JoinHandle` is alive and holds a reference (R3). Cleared when it is dropped; while it is
 /// clear, an output is dropped as soon as it is produced.
 pub(crate) const JOIN_INTEREST: u32 = 1 << 4;
+/// The output has been taken by the `JoinHandle` or dropped: the stage holds nothing. Set only
+/// after `COMPLETE`, only on the executor thread; once set, never unset.
+pub(crate) const OUTPUT_GONE: u32 = 1 << 5;
 
 const REF_SHIFT: u32 = 6;
 /// One reference in the count.
@@ -90,6 +101,7 @@ impl fmt::Debug for Snapshot {
             (COMPLETE, "COMPLETE"),
             (CANCELLED, "CANCELLED"),
             (JOIN_INTEREST, "JOIN_INTEREST"),
+            (OUTPUT_GONE, "OUTPUT_GONE"),
         ];
         f.write_str("Snapshot(")?;
         for (flag, name) in names {
@@ -242,6 +254,18 @@ impl State {
         Snapshot(self.0.fetch_and(!JOIN_INTEREST, Ordering::AcqRel))
     }
 
+    /// Executor thread, when the output is taken or dropped (`COMPLETE` is set): sets
+    /// `OUTPUT_GONE`. Returns the state from before, so the caller sees whether the output was
+    /// still there.
+    pub(crate) fn set_output_gone(&self) -> Snapshot {
+        let prev = Snapshot(self.0.fetch_or(OUTPUT_GONE, Ordering::AcqRel));
+        debug_assert!(
+            prev.has(COMPLETE),
+            "output gone before completion: {prev:?}"
+        );
+        prev
+    }
+
     /// Any thread, `Waker::clone`: adds one reference.
     pub(crate) fn ref_inc(&self) {
         // Relaxed is enough: the caller already holds a reference, so the count is not zero and
@@ -384,6 +408,20 @@ mod tests {
         let s = state(RUNNING | CANCELLED | REF_ONE);
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Cancelled);
         assert_eq!(s.load(), Snapshot(CANCELLED | REF_ONE));
+    }
+
+    #[test]
+    fn output_goes_once() {
+        let s = state(COMPLETE | JOIN_INTEREST | REF_ONE);
+        assert!(!s.set_output_gone().has(OUTPUT_GONE));
+        assert!(
+            s.set_output_gone().has(OUTPUT_GONE),
+            "second time: already gone"
+        );
+        assert_eq!(
+            format!("{:?}", s.load()),
+            "Snapshot(COMPLETE | JOIN_INTEREST | OUTPUT_GONE | refs = 1)"
+        );
     }
 
     #[test]
