@@ -6,6 +6,7 @@
 //! - the local FIFO run queue (`queue.rs`) and the owned list of live futures (`owned.rs`);
 //! - the timer (`timer.rs`): a wheel of list heads; the entries live in the `Sleep`s;
 //! - the exact counters behind [`Stats`];
+//! - the join wakers: for each task whose `JoinHandle` is being awaited, the awaiter's waker;
 //! - an `Arc<Shared>` (`shared.rs`): the remote queue, the parker and the free counters.
 //!
 //! `block_on` polls its future once, then runs the loop. One turn of the loop pops the oldest
@@ -28,6 +29,7 @@ use crate::task::{Outcome, Task, TaskRef, drop_quietly};
 use crate::timer::Timer;
 use crate::waker;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
@@ -70,6 +72,14 @@ pub(crate) struct Core {
     main_waker: Waker,
     pops: Cell<u32>,
     closed: Cell<bool>,
+    /// The waker of whoever awaits a task's `JoinHandle`, by task, woken when the task
+    /// completes. A side table rather than a header field: only handles that are actually
+    /// awaited (and pending) have an entry, so a task nobody awaits pays nothing for it, not even
+    /// a hash. It is an ordinary `HashMap`: it allocates at the first await, grows with the number
+    /// of handles awaited at the same time and keeps its capacity. Entries exist only for tasks
+    /// that have not completed (`finish` removes a task's entry as it completes it); the table
+    /// is borrowed only inside the `*_join_waker` methods, which run no user code.
+    join_wakers: RefCell<HashMap<NonNull<Header>, Waker>>,
 }
 
 /// The waker of the `block_on` future: queues the main link when woken on the executor thread
@@ -121,6 +131,7 @@ impl Executor {
                 main_queued: Cell::new(false),
                 pops: Cell::new(0),
                 closed: Cell::new(false),
+                join_wakers: RefCell::new(HashMap::new()),
             }))),
         };
         executor.core().shared.set_local_core(executor.core());
@@ -278,6 +289,33 @@ impl Core {
         self.queue.push_task(task);
     }
 
+    /// `JoinHandle::poll`: whether the task at `ptr` already has a join waker that would wake
+    /// the same task as `waker`, so the handle need not clone it.
+    pub(crate) fn has_join_waker(&self, ptr: NonNull<Header>, waker: &Waker) -> bool {
+        self.join_wakers
+            .borrow()
+            .get(&ptr)
+            .is_some_and(|stored| stored.will_wake(waker))
+    }
+
+    /// `JoinHandle::poll`: makes `waker` the one woken when the task at `ptr` completes, and
+    /// returns the one it replaces, for the caller to drop once the table is released. The task
+    /// must not have completed: only `finish` removes entries.
+    pub(crate) fn set_join_waker(&self, ptr: NonNull<Header>, waker: Waker) -> Option<Waker> {
+        self.join_wakers.borrow_mut().insert(ptr, waker)
+    }
+
+    /// `finish`, or `JoinHandle`'s drop: takes the task's join waker out of the table, if it has
+    /// one. Looks at the table only if it is not empty, so when no handle is being awaited this
+    /// hashes nothing.
+    pub(crate) fn take_join_waker(&self, ptr: NonNull<Header>) -> Option<Waker> {
+        let mut table = self.join_wakers.borrow_mut();
+        if table.is_empty() {
+            return None;
+        }
+        table.remove(&ptr)
+    }
+
     fn queue_main(&self) {
         if !self.main_queued.replace(true) {
             self.queue.push_main(&self.main_link);
@@ -402,10 +440,9 @@ impl Core {
         // SAFETY: a task is in the owned list until this point (rule O1).
         let list_ref = unsafe { self.owned.remove(ptr) };
         if before.has(JOIN_INTEREST) {
-            // SAFETY: executor thread; the handle only touches the slot from inside its own
-            // methods, none of which is running now.
-            let join_waker = unsafe { (*header.join_waker.get()).take() };
-            if let Some(waker) = join_waker {
+            // Out of the table before it is woken: waking runs the waker's code, which may
+            // await or drop other handles of this executor.
+            if let Some(waker) = self.take_join_waker(ptr) {
                 waker.wake();
             }
         } else {

@@ -2,17 +2,28 @@
 //!
 //! The handle is one reference to the cell (R3 in `state.rs`) plus the `JOIN_INTEREST` bit.
 //!
-//! - **Await**: a pending poll stores the caller's waker in the header's `join_waker`; when the
-//!   task completes the run loop takes that waker and wakes it. A ready poll moves the result out
-//!   of the cell (the stage becomes `Consumed`).
+//! - **Await**: a pending poll stores the caller's waker in the join-waker table of the task's
+//!   executor (a map in its core, keyed by task, reached through `Shared::home`); when the task
+//!   completes the run loop takes that waker out and wakes it. A handle that is never awaited
+//!   never touches the table. A ready poll moves the output out of the cell (and sets
+//!   `OUTPUT_GONE`: the stage now holds nothing).
 //! - **Cancel**: sets `CANCELLED`. An idle task is queued one last time; a queued one is already
 //!   in line. When the run loop reaches it, it drops the future without polling it — so the
 //!   future's destructor runs on the executor thread at the executor's next turn of its queue,
 //!   not inside `cancel()`. This keeps `cancel()` free of re-entrancy: no user destructor runs
 //!   while the caller is in the middle of its own bookkeeping. A task cancelled from inside its own
 //!   poll finishes that poll; if the poll returned `Ready`, the output wins.
-//! - **Drop**: detaches. `JOIN_INTEREST` is cleared; if the output is already there it is dropped
-//!   now, otherwise the run loop drops it the moment it is produced. The task keeps running.
+//! - **Drop**: detaches. The handle's entry in the join-waker table, if any, is removed and its
+//!   waker dropped at once. `JOIN_INTEREST` is cleared; if the output is already there it is
+//!   dropped now, otherwise the run loop drops it the moment it is produced. The task keeps
+//!   running.
+//!
+//! The table is only touched while the task has not completed. That is what makes the core
+//! reachable: `Shared::home` may be dereferenced on the owning thread while a task of that
+//! executor has not completed (shutdown completes every task before it frees the core). It is
+//! also all that is needed: completion removes the task's entry, and a handle that sees
+//! `COMPLETE` set has nothing in the table. The table is never borrowed while user code runs:
+//! a waker is cloned before, and a replaced or removed one dropped after, the table access.
 //!
 //! A handle is `!Send`: its output and its cancel belong to the executor's thread. It is an
 //! ordinary future: any executor on that thread may await it, also after the task's own
@@ -20,6 +31,7 @@
 
 use crate::context;
 use crate::error::JoinError;
+use crate::executor::Core;
 use crate::state::COMPLETE;
 use crate::task::{Header, TaskId, TaskRef};
 use std::fmt;
@@ -27,7 +39,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// An owned permission to await, cancel or detach a spawned task.
 ///
@@ -62,6 +74,40 @@ impl<T> JoinHandle<T> {
         unsafe { self.raw.as_ref() }
     }
 
+    /// Calls `f` with the core of the task's executor, for its join-waker table.
+    ///
+    /// Call only when the task has not completed, as just seen in its state word with no user
+    /// code run since; `f` must run no user code either.
+    fn with_core<R>(&self, f: impl FnOnce(&Core) -> R) -> R {
+        let header = self.header();
+        debug_assert!(!header.state.load().has(COMPLETE));
+        let core = header
+            .shared
+            .home()
+            .expect("the executor of a task that has not completed is alive");
+        // SAFETY: `home` may be dereferenced on the owning thread while a task of its executor
+        // has not completed. The handle is `!Send`, so this is the owning thread. The task had
+        // not completed when the caller looked, and it cannot have completed since: tasks are
+        // completed on this thread, by the run loop or shutdown, and no user code ran in
+        // between. The reference does not outlive `f`, which runs no user code either.
+        f(unsafe { core.as_ref() })
+    }
+
+    /// A pending poll: makes `waker` the one woken when the task completes. Returns `false`, and
+    /// registers nothing, if the task completed meanwhile (cloning a waker runs its code).
+    fn register(&self, waker: &Waker) -> bool {
+        if self.with_core(|core| core.has_join_waker(self.raw, waker)) {
+            return true;
+        }
+        let waker = waker.clone();
+        if self.header().state.load().has(COMPLETE) {
+            return false;
+        }
+        let replaced = self.with_core(|core| core.set_join_waker(self.raw, waker));
+        drop(replaced); // outside the table: dropping a waker runs its code
+        true
+    }
+
     /// Asks the task to stop. Idempotent; does nothing once the task has completed (the output
     /// stays). The future is dropped on the executor thread the next time the executor runs its
     /// queue (or right after the current poll, if a task cancels itself); after that the handle
@@ -80,7 +126,7 @@ impl<T> JoinHandle<T> {
 
     /// The task's id.
     pub fn id(&self) -> TaskId {
-        self.header().id
+        self.header().id()
     }
 }
 
@@ -89,15 +135,7 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let header = self.header();
-        if !header.state.load().has(COMPLETE) {
-            // SAFETY: `join_waker` is only touched on the executor thread (this handle is !Send,
-            // so we are on it) and never while another access is in progress: the run loop takes
-            // it out before waking it.
-            let slot = unsafe { &mut *header.join_waker.get() };
-            match slot {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                _ => *slot = Some(cx.waker().clone()),
-            }
+        if !header.state.load().has(COMPLETE) && self.register(cx.waker()) {
             return Poll::Pending;
         }
         let mut output: Option<Result<T, JoinError>> = None;
@@ -120,15 +158,21 @@ impl<T> Drop for JoinHandle<T> {
         // SAFETY: the handle owns one reference (R3); it is released exactly once, here.
         let reference = unsafe { TaskRef::from_raw(self.raw) };
         let header = reference.header();
-        // SAFETY: executor thread (the handle is !Send); nobody else is using the slot now.
-        let waker = unsafe { (*header.join_waker.get()).take() };
-        drop(waker);
+        // The awaiter's waker, if any, comes out of the table now and is dropped (running its
+        // code) below, once the table is released. A completed task has no entry, and its
+        // executor may be gone: then the table is not touched.
+        let waker = if header.state.load().has(COMPLETE) {
+            None
+        } else {
+            self.with_core(|core| core.take_join_waker(self.raw))
+        };
         let before = header.state.unset_join_interest();
         if before.has(COMPLETE) {
             let drop_output = header.vtable.drop_output;
             // SAFETY: COMPLETE is set, executor thread; the output (if not taken) is ours to drop.
             unsafe { drop_output(self.raw) };
         }
+        drop(waker);
         drop(reference);
     }
 }

@@ -8,12 +8,12 @@
 //! **\[M\]** the cell's memory is returned to the allocator.
 //!
 //! ```text
-//!  spawn(fut) --[A] Task::allocate: one Box = header + Stage::Running(fut)
+//!  spawn(fut) --[A] Task::allocate: one Box = header + stage (holding fut)
 //!      |            refs = 3 (owned list R1, run-queue entry R2, JoinHandle R3)
 //!      v
 //!  +-----------+  run loop pops it   +---------+  poll() = Ready(v)
 //!  | SCHEDULED | ------------------> | RUNNING | ----------------> [F] drop future,
-//!  +-----------+  (drops R2 after)   +---------+                   stage = Finished(Ok(v))
+//!  +-----------+  (drops R2 after)   +---------+                   stage = output Ok(v)
 //!    ^     ^                              | poll() = Pending               |
 //!    |     |  wake(): +1 ref (R2)         v                               |
 //!    |     +-------------------------- IDLE  (its wakers hold refs, R4)   |
@@ -22,11 +22,11 @@
 //!        an idle task is queued one last time (+1 ref, R2)                |
 //!                                                                         |
 //!  run loop pops a CANCELLED task: [F] drop future in place,              v
-//!    stage = Finished(Err(cancelled)) -----------------------------> COMPLETE
+//!    stage = output Err(cancelled) --------------------------------> COMPLETE
 //!                                          drops R1 (leaves the owned list)|
 //!     JoinHandle takes the output, or its drop drops it; with no          |
-//!     handle the output is dropped at once. Every Waker clone and queue   |
-//!     entry is released.                                                  v
+//!     handle the output is dropped at once (OUTPUT_GONE). Every Waker     |
+//!     clone and queue entry is released.                                  v
 //!                                                    refs == 0: [M] Task::dealloc
 //! ```
 //!

@@ -1,15 +1,27 @@
-//! The state word: five flag bits and a reference count in one `AtomicUsize`.
+//! The state word: six flag bits and a reference count in one `AtomicU32`.
 //!
 //! Every decision about a task — may it be queued, who drops its future, who frees its cell — is
 //! one read-modify-write on this word, so no two parties can both think they own the answer.
 //!
 //! ```text
-//!  63                                   6   5   4   3   2   1   0
+//!  31                                   6   5   4   3   2   1   0
 //! +---------------------------------------+---+---+---+---+---+---+
-//! |          reference count              | - | J | C | X | R | S |
+//! |     reference count (26 bits)         | O | J | C | X | R | S |
 //! +---------------------------------------+---+---+---+---+---+---+
 //!   S = SCHEDULED  R = RUNNING  X = COMPLETE  C = CANCELLED  J = JOIN_INTEREST
+//!   O = OUTPUT_GONE
 //! ```
+//!
+//! `COMPLETE` and `OUTPUT_GONE` also say what the task cell's stage holds (it is a union, with
+//! no tag of its own; see `task.rs`): the future while `COMPLETE` is clear; the output (the
+//! future's result, or why there is none) once `COMPLETE` is set and until `OUTPUT_GONE` is;
+//! nothing after that.
+//!
+//! The word is 32 bits wide so that it shares one 8-byte slot of the task header with the task
+//! id (`task.rs`). That leaves 26 bits, about 67 million references, for the count.
+//! `State::ref_inc` aborts the process, as `Arc::clone` does, when a task already has more than
+//! `MAX_REFS` (half that range, about 33 million): so the count can never wrap around to a small
+//! number and let a cell be freed while something still refers to it.
 //!
 //! Who holds a reference (each is one `REF_ONE`):
 //!
@@ -20,51 +32,63 @@
 //! - **R3 the `JoinHandle`.** Exactly while `JOIN_INTEREST` is set.
 //! - **R4 each `Waker`.** Every live waker clone is one reference.
 //!
+//! R1, R2 and R3 are at most one each, so only wakers can make the count large, and every new
+//! waker goes through `State::ref_inc` and its check.
+//!
 //! When the count reaches zero the cell's memory is returned (`Task::dealloc`). Because R1 lasts
 //! as long as the future, the count can only reach zero after the future has been dropped, so a
 //! cell is never freed with a live future inside it.
 //!
-//! Only the executor thread sets `RUNNING`, `COMPLETE`, `CANCELLED` or clears `JOIN_INTEREST`.
-//! Other threads only ever set `SCHEDULED` (a remote wake) and move the reference count.
+//! Only the executor thread sets `RUNNING`, `COMPLETE`, `CANCELLED` or `OUTPUT_GONE`, or clears
+//! `JOIN_INTEREST`. Other threads only ever set `SCHEDULED` (a remote wake) and move the
+//! reference count.
 
-use crate::loom::{AtomicUsize, Ordering};
+use crate::loom::{AtomicU32, Ordering};
 use std::fmt;
 
 /// The task is in a run queue, and that queue entry holds a reference (R2).
 /// Set by a wake or by `cancel` on an idle task; cleared when the run loop pops the task.
 /// Never set once `COMPLETE` is set.
-pub(crate) const SCHEDULED: usize = 1 << 0;
+pub(crate) const SCHEDULED: u32 = 1 << 0;
 /// The future is being polled on the executor thread. Excludes `COMPLETE`.
-pub(crate) const RUNNING: usize = 1 << 1;
-/// The future has been dropped; the stage holds the result or nothing. Once set, never unset.
-pub(crate) const COMPLETE: usize = 1 << 2;
+pub(crate) const RUNNING: u32 = 1 << 1;
+/// The future has been dropped; the stage holds the output, or nothing if `OUTPUT_GONE` is
+/// set. Once set, never unset.
+pub(crate) const COMPLETE: u32 = 1 << 2;
 /// `cancel()` was called before the task completed. Once set, never unset. The next time the
 /// run loop pops the task (or right after the current poll) it drops the future.
-pub(crate) const CANCELLED: usize = 1 << 3;
+pub(crate) const CANCELLED: u32 = 1 << 3;
 /// The `JoinHandle` is alive and holds a reference (R3). Cleared when it is dropped; while it is
 /// clear, an output is dropped as soon as it is produced.
-pub(crate) const JOIN_INTEREST: usize = 1 << 4;
+pub(crate) const JOIN_INTEREST: u32 = 1 << 4;
+/// The output has been taken by the `JoinHandle` or dropped: the stage holds nothing. Set only
+/// after `COMPLETE`, only on the executor thread; once set, never unset.
+pub(crate) const OUTPUT_GONE: u32 = 1 << 5;
 
 const REF_SHIFT: u32 = 6;
 /// One reference in the count.
-pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
+pub(crate) const REF_ONE: u32 = 1 << REF_SHIFT;
+/// The most references a task may have before [`State::ref_inc`] aborts: half of what the
+/// 26-bit count can hold, so that even many threads cloning wakers at once cannot carry it past
+/// its top bit before one of them sees the limit.
+pub(crate) const MAX_REFS: u32 = (u32::MAX >> REF_SHIFT) / 2;
 
 /// The state of a freshly spawned task: queued, with a `JoinHandle`, and three references:
 /// the owned list (R1), the run queue entry (R2) and the `JoinHandle` (R3).
-pub(crate) const INITIAL: usize = SCHEDULED | JOIN_INTEREST | (3 * REF_ONE);
+pub(crate) const INITIAL: u32 = SCHEDULED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// The atomic state word of one task.
-pub(crate) struct State(AtomicUsize);
+pub(crate) struct State(AtomicU32);
 
 /// A copy of the state word, printed with flag names.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Snapshot(pub(crate) usize);
+pub(crate) struct Snapshot(pub(crate) u32);
 
 impl Snapshot {
-    pub(crate) fn has(self, flag: usize) -> bool {
+    pub(crate) fn has(self, flag: u32) -> bool {
         self.0 & flag != 0
     }
-    pub(crate) fn refs(self) -> usize {
+    pub(crate) fn refs(self) -> u32 {
         self.0 >> REF_SHIFT
     }
 }
@@ -77,6 +101,7 @@ impl fmt::Debug for Snapshot {
             (COMPLETE, "COMPLETE"),
             (CANCELLED, "CANCELLED"),
             (JOIN_INTEREST, "JOIN_INTEREST"),
+            (OUTPUT_GONE, "OUTPUT_GONE"),
         ];
         f.write_str("Snapshot(")?;
         for (flag, name) in names {
@@ -113,7 +138,7 @@ pub(crate) enum TransitionToIdle {
 
 impl State {
     pub(crate) fn new() -> Self {
-        State(AtomicUsize::new(INITIAL))
+        State(AtomicU32::new(INITIAL))
     }
 
     pub(crate) fn load(&self) -> Snapshot {
@@ -121,7 +146,7 @@ impl State {
     }
 
     /// Applies `f` in a compare-and-swap loop; `f` returns `None` to leave the word unchanged.
-    fn update<R>(&self, mut f: impl FnMut(Snapshot) -> (Option<usize>, R)) -> R {
+    fn update<R>(&self, mut f: impl FnMut(Snapshot) -> (Option<u32>, R)) -> R {
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let (next, result) = f(Snapshot(current));
@@ -229,14 +254,27 @@ impl State {
         Snapshot(self.0.fetch_and(!JOIN_INTEREST, Ordering::AcqRel))
     }
 
+    /// Executor thread, when the output is taken or dropped (`COMPLETE` is set): sets
+    /// `OUTPUT_GONE`. Returns the state from before, so the caller sees whether the output was
+    /// still there.
+    pub(crate) fn set_output_gone(&self) -> Snapshot {
+        let prev = Snapshot(self.0.fetch_or(OUTPUT_GONE, Ordering::AcqRel));
+        debug_assert!(
+            prev.has(COMPLETE),
+            "output gone before completion: {prev:?}"
+        );
+        prev
+    }
+
     /// Any thread, `Waker::clone`: adds one reference.
     pub(crate) fn ref_inc(&self) {
         // Relaxed is enough: the caller already holds a reference, so the count is not zero and
         // the cell cannot be freed under us (the same argument as `Arc::clone`).
-        let prev = self.0.fetch_add(REF_ONE, Ordering::Relaxed);
-        if prev > isize::MAX as usize {
+        let prev = Snapshot(self.0.fetch_add(REF_ONE, Ordering::Relaxed));
+        if prev.refs() > MAX_REFS {
             // Like `Arc`, refuse to let the count overflow: a leaked-waker loop must not turn
-            // into a use-after-free.
+            // into a use-after-free. The count is still below its top bit here: getting past it
+            // would take `MAX_REFS` more increments racing with this check.
             std::process::abort();
         }
     }
@@ -265,8 +303,8 @@ impl State {
 mod tests {
     use super::*;
 
-    fn state(bits: usize) -> State {
-        State(AtomicUsize::new(bits))
+    fn state(bits: u32) -> State {
+        State(AtomicU32::new(bits))
     }
 
     #[test]
@@ -370,6 +408,34 @@ mod tests {
         let s = state(RUNNING | CANCELLED | REF_ONE);
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Cancelled);
         assert_eq!(s.load(), Snapshot(CANCELLED | REF_ONE));
+    }
+
+    #[test]
+    fn output_goes_once() {
+        let s = state(COMPLETE | JOIN_INTEREST | REF_ONE);
+        assert!(!s.set_output_gone().has(OUTPUT_GONE));
+        assert!(
+            s.set_output_gone().has(OUTPUT_GONE),
+            "second time: already gone"
+        );
+        assert_eq!(
+            format!("{:?}", s.load()),
+            "Snapshot(COMPLETE | JOIN_INTEREST | OUTPUT_GONE | refs = 1)"
+        );
+    }
+
+    #[test]
+    fn reference_limit_leaves_headroom_in_the_count() {
+        // Twice the limit still fits in the 26 bits above the flags: `MAX_REFS` more racing
+        // increments are needed before the count could carry out of the word.
+        assert_eq!(
+            u64::from(MAX_REFS) * 2 + 1,
+            u64::from(u32::MAX >> REF_SHIFT)
+        );
+        let s = state(COMPLETE | (MAX_REFS * REF_ONE));
+        s.ref_inc(); // the previous count is exactly the limit: allowed
+        assert_eq!(s.load(), Snapshot(COMPLETE | ((MAX_REFS + 1) * REF_ONE)));
+        assert_eq!(s.load().refs(), MAX_REFS + 1);
     }
 
     #[test]

@@ -3,10 +3,40 @@
 
 mod support;
 
-use executor::{Executor, JoinError, spawn, yield_now};
+use executor::{Executor, JoinError, JoinHandle, spawn, yield_now};
 use std::collections::HashSet;
-use std::future::pending;
+use std::future::{Future, pending};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use support::{Log, Probe, assert_stats, guarded, tick};
+
+/// A waker that counts its wakes; `Arc::strong_count` tells how many clones are alive.
+#[derive(Default)]
+struct CountingWake {
+    wakes: AtomicUsize,
+}
+
+impl Wake for CountingWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl CountingWake {
+    fn wakes(&self) -> usize {
+        self.wakes.load(Ordering::Relaxed)
+    }
+}
+
+/// Polls `h` once, outside any executor, with `waker`.
+fn poll_with<T>(h: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
+    Pin::new(h).poll(&mut Context::from_waker(waker))
+}
 
 #[test]
 fn join_handle_yields_output_of_completed_task() {
@@ -107,7 +137,8 @@ fn join_handle_awaited_by_other_executor() {
     });
     let b = ex2.spawn(async move { a.await.unwrap() * 2 });
 
-    // `b` polls `a`'s handle: pending, with `b`'s waker (an ex2 waker) stored in `a`'s cell.
+    // `b` polls `a`'s handle: pending, with `b`'s waker (an ex2 waker) stored in ex1's table of
+    // join wakers.
     tick(&ex2);
     assert_stats!(ex2.stats(), { polls: 1, completed: 0 });
     // `a` yields once, so it completes in ex1's second tick, and wakes `b`: ex2 is not running,
@@ -203,4 +234,84 @@ fn join_error_reports_cancel_and_panic() {
     let panicked = error.downcast::<JoinError>().unwrap();
     let payload = panicked.into_panic().unwrap();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+}
+
+#[test]
+fn awaited_then_dropped_join_handle_releases_the_awaiting_waker_at_once() {
+    let ex = Executor::new();
+    let mut h = ex.spawn(pending::<()>());
+    let counter = Arc::new(CountingWake::default());
+    let waker = Waker::from(counter.clone());
+    assert!(poll_with(&mut h, &waker).is_pending());
+    assert_eq!(
+        Arc::strong_count(&counter),
+        3,
+        "the executor keeps one clone"
+    );
+    // Polled again with the same waker: nothing is cloned.
+    assert!(poll_with(&mut h, &waker).is_pending());
+    assert_eq!(Arc::strong_count(&counter), 3);
+    drop(waker);
+    assert_eq!(Arc::strong_count(&counter), 2);
+    drop(h);
+    assert_eq!(
+        Arc::strong_count(&counter),
+        1,
+        "dropping the handle released the waker"
+    );
+    assert_eq!(counter.wakes(), 0);
+    // The detached task is still there until shutdown.
+    assert_stats!(ex.stats(), { live_tasks: 1, futures_dropped: 0 });
+    assert_stats!(ex.shutdown(), { live_tasks: 0, cancelled: 1 });
+}
+
+#[test]
+fn join_handle_keeps_only_the_latest_awaiting_waker() {
+    let ex = Executor::new();
+    let mut h = ex.spawn(async {
+        yield_now().await;
+        7
+    });
+    let first = Arc::new(CountingWake::default());
+    let second = Arc::new(CountingWake::default());
+    assert!(poll_with(&mut h, &Waker::from(first.clone())).is_pending());
+    assert_eq!(Arc::strong_count(&first), 2);
+    // Another awaiter takes over: the first waker is released, not woken.
+    assert!(poll_with(&mut h, &Waker::from(second.clone())).is_pending());
+    assert_eq!(Arc::strong_count(&first), 1);
+    assert_eq!(Arc::strong_count(&second), 2);
+    tick(&ex);
+    tick(&ex);
+    // Completion woke the second waker once and let go of it.
+    assert_eq!((first.wakes(), second.wakes()), (0, 1));
+    assert_eq!(Arc::strong_count(&second), 1);
+    assert!(matches!(
+        poll_with(&mut h, Waker::noop()),
+        Poll::Ready(Ok(7))
+    ));
+}
+
+#[test]
+fn shutdown_wakes_and_releases_the_waker_of_an_awaited_handle() {
+    let ex = Executor::new();
+    let mut h = ex.spawn(pending::<u8>());
+    let counter = Arc::new(CountingWake::default());
+    assert!(poll_with(&mut h, &Waker::from(counter.clone())).is_pending());
+    assert_eq!(Arc::strong_count(&counter), 2);
+    drop(ex);
+    assert_eq!(counter.wakes(), 1);
+    assert_eq!(Arc::strong_count(&counter), 1);
+    // The executor is gone; the handle still resolves, and its drop needs nothing of it.
+    assert!(matches!(poll_with(&mut h, Waker::noop()), Poll::Ready(Err(e)) if e.is_cancelled()));
+    drop(h);
+}
+
+#[test]
+fn ids_of_a_thousand_tasks_are_distinct() {
+    let ex = Executor::new();
+    let handles: Vec<_> = (0..1000).map(|_| ex.spawn(async {})).collect();
+    let ids: HashSet<_> = handles.iter().map(|h| h.id()).collect();
+    assert_eq!(ids.len(), 1000);
+    drop(handles);
+    ex.shutdown();
 }
