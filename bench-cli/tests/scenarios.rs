@@ -69,8 +69,8 @@ fn cancel_each_keeps_at_most_two_tasks_live_and_returns_every_byte() {
 }
 
 /// The peak heap of cancel-each is a constant, not a function of N. Its first cycles may still
-/// grow containers to their working size (a timer, for one, may keep a few dozen stale records
-/// before it purges them), so compare two N well past that.
+/// grow containers to their working size (the scheduler's table to its floor), so compare two N
+/// well past that.
 #[test]
 fn cancel_each_peak_heap_does_not_grow_with_n() {
     let smaller = scenario("test1", 1_000);
