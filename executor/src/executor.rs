@@ -17,6 +17,7 @@
 
 use crate::clock;
 use crate::context;
+use crate::error::Payload;
 use crate::join::JoinHandle;
 use crate::loom::Arc;
 use crate::owned::OwnedList;
@@ -221,21 +222,38 @@ impl Executor {
     /// Every cell that nothing else references is freed. A cell still referenced by a
     /// `JoinHandle` or a `Waker` elsewhere is freed when that goes; the returned `live_tasks`
     /// counts them.
+    ///
+    /// # Panics
+    /// If a waker that shutdown wakes or drops panics (an awaiting task's waker, a foreign
+    /// waker a timer entry held), shutdown still finishes — every future dropped, every entry
+    /// detached — and then resumes the first such panic.
     pub fn shutdown(self) -> Stats {
-        self.core().close();
-        self.core().stats()
+        let panic = self.core().close();
+        let stats = self.core().stats();
+        if let Some(payload) = panic {
+            drop(self);
+            std::panic::resume_unwind(payload);
+        }
+        stats
     }
 }
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        self.core().close();
+        let panic = self.core().close();
         self.core().shared.clear_home();
-        // SAFETY: `core` came from `Box::leak` in `new` and is freed only here; `close` has
-        // cleared every pointer to it (`Shared::local_core`, and the thread-local was restored
-        // when `close` returned), `clear_home` the last one, and no reference to it outlives
-        // this call.
+        // SAFETY: `core` came from `Box::leak` in `new` and is freed only here; `close` ran to
+        // the end (it contains user panics), so no timer entry and no live task points to the
+        // core any more; it cleared `Shared::local_core`, the thread-local was restored when it
+        // returned, `clear_home` cleared the last pointer, and no reference outlives this call.
         drop(unsafe { Box::from_raw(self.core.as_ptr()) });
+        if let Some(payload) = panic {
+            if std::thread::panicking() {
+                drop_quietly(payload); // a second panic while unwinding would abort
+            } else {
+                std::panic::resume_unwind(payload);
+            }
+        }
     }
 }
 
@@ -461,10 +479,24 @@ impl Core {
     }
 
     /// Shutdown: see [`Executor::shutdown`]. Idempotent.
-    fn close(&self) {
+    ///
+    /// It always runs to the end: the core may only be freed once no timer entry and no live
+    /// task points to it. So the user code it runs — a waker woken by `finish`, a foreign waker
+    /// dropped with a timer entry — is contained, and the first panic is returned for the
+    /// caller to resume once the executor is safely gone.
+    fn close(&self) -> Option<Payload> {
         if self.closed.replace(true) {
-            return;
+            return None;
         }
+        let mut first_panic: Option<Payload> = None;
+        let mut contain = |f: &mut dyn FnMut()| {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+                match first_panic {
+                    None => first_panic = Some(payload),
+                    Some(_) => drop_quietly(payload),
+                }
+            }
+        };
         // Wakes caused by the destructors below must land in our local queue.
         let _enter = context::enter(self);
         // From here on no remote wake leaves a reference behind in the remote queue.
@@ -483,18 +515,26 @@ impl Core {
                 // SAFETY: in the owned list, so alive (O1).
                 let header = unsafe { ptr.as_ref() };
                 header.state.set_cancelled();
-                // SAFETY: the future is still there (O1) and nothing is polling it.
+                // SAFETY: the future is still there (O1) and nothing is polling it. Its
+                // destructor's panics are caught inside.
                 let outcome = unsafe { (header.vtable.drop_future)(ptr) };
-                self.finish(ptr, outcome);
+                // `finish` wakes an awaiting handle's waker; by the time that runs, the task is
+                // complete and out of the owned list, so a panic there leaves nothing half done.
+                contain(&mut || self.finish(ptr, outcome));
                 continue;
             }
-            // Timer entries no task owned (e.g. a `Sleep` leaked with `mem::forget`).
+            // Timer entries no task owned (e.g. a `Sleep` leaked with `mem::forget`, or kept
+            // outside the executor).
             let waker = self.timer.borrow_mut().pop_any();
             match waker {
-                Some(waker) => drop(waker),
+                Some(waker) => {
+                    let mut waker = Some(waker);
+                    contain(&mut || drop(waker.take()));
+                }
                 None => break,
             }
         }
+        first_panic
     }
 
     /// Cells allocated and not yet freed, and their bytes.

@@ -15,6 +15,10 @@
 //! cheap and exact: the task's future is dropped, the `Sleep` inside it is dropped, its entry
 //! leaves the timer's list and its waker (one reference to the task cell) is dropped in the same
 //! step. No record of it is left anywhere, so nothing waits for its deadline.
+//!
+//! A `Sleep` that outlives its executor (kept outside any task) is detached at the executor's
+//! shutdown: its waker is dropped without a wake, and the next poll registers it afresh with
+//! whichever executor is running then.
 
 use crate::clock;
 use crate::context;
@@ -35,8 +39,9 @@ use std::time::{Duration, Instant};
 /// may be woken up to a millisecond late.
 ///
 /// # Panics
-/// The returned future panics on its first poll if it is not yet due and no executor is running
-/// on this thread.
+/// The returned future panics if it is polled while it holds no timer entry (its first poll, or
+/// after its executor shut down) and no executor is running on this thread — whether or not it
+/// is already due.
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep {
         entry: Entry::new(clock::deadline_after(duration)),
@@ -92,18 +97,27 @@ impl Future for Sleep {
         let this = self.into_ref().get_ref();
         let deadline = this.entry.deadline();
         if let Some(core) = this.entry.core() {
-            // SAFETY: as in `deregister`: registered, so the core is alive; our thread.
-            let core = unsafe { core.as_ref() };
-            if core.timer().borrow().is_due(deadline) {
+            // SAFETY: as in `deregister`: registered, so the core is alive; our thread. The
+            // borrow ends within the statement, before any foreign code runs.
+            let due = unsafe { core.as_ref() }.timer().borrow().is_due(deadline);
+            if due {
                 this.deregister();
                 return Poll::Ready(());
             }
-            // Still waiting: keep the waker current (the task polling it may have changed).
-            if !this.entry.will_wake(cx.waker()) {
-                let old = this.entry.replace_waker(SlimWaker::new(cx.waker(), core));
-                drop(old);
+            if this.entry.will_wake(cx.waker()) {
+                return Poll::Pending;
             }
-            return Poll::Pending;
+            // Keep the waker current (the task polling it may have changed).
+            // SAFETY: the core is alive (registered, just checked) and this is its thread.
+            let waker = unsafe { SlimWaker::new(cx.waker(), core) };
+            // Cloning a foreign waker ran its code, which may have shut the executor down and
+            // detached the entry. If so, the new waker is dropped unused (it never touches the
+            // core) and the sleep registers afresh below.
+            if this.entry.is_registered() {
+                drop(this.entry.replace_waker(waker));
+                return Poll::Pending;
+            }
+            drop(waker);
         }
         context::with_current(|core| {
             // Checked before the deadline, so that a sleep polled outside an executor panics
@@ -117,10 +131,13 @@ impl Future for Sleep {
             if core.timer().borrow().is_due(deadline) {
                 return Poll::Ready(());
             }
-            // Built before the borrow: cloning a foreign waker runs its code.
-            let waker = SlimWaker::new(cx.waker(), core);
+            // Built before the borrow: cloning a foreign waker runs its code. It cannot drop
+            // the executor that is running (its run loop or shutdown holds it).
+            // SAFETY: the running executor's core is alive; this is its thread.
+            let waker = unsafe { SlimWaker::new(cx.waker(), NonNull::from(core)) };
             // SAFETY: `this` is pinned (we were given `Pin<&mut Self>`) and `Drop` unregisters
-            // it; we are on the executor's thread.
+            // it; we are on the executor's thread. Nothing ran since the registration check
+            // above that could have registered it: only this poll can, and it holds the pin.
             unsafe {
                 core.timer()
                     .borrow_mut()

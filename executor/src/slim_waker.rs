@@ -5,8 +5,8 @@
 //! task waker has the same vtable (`waker.rs`) — so the timer keeps only the data pointer, the
 //! task's header. That saves 8 bytes in every `Sleep`, and so in every sleeping task's cell.
 //!
-//! The two low bits of the word (free, since everything it points to is 8-byte aligned) say what
-//! the rest is:
+//! The two low bits of the word (free, since everything it points to is at least 4-byte aligned)
+//! say what the rest is:
 //!
 //! | tag | the word points to      | owns                         | when                          |
 //! |-----|-------------------------|------------------------------|-------------------------------|
@@ -29,6 +29,12 @@ use std::ptr::NonNull;
 use std::task::Waker;
 
 const TAG_MASK: usize = 0b11;
+// The two tag bits are free in every pointer a `SlimWaker` holds.
+const _: () = assert!(
+    align_of::<Header>() > TAG_MASK
+        && align_of::<Core>() > TAG_MASK
+        && align_of::<Boxed>() > TAG_MASK
+);
 const TASK: usize = 0b00;
 const MAIN: usize = 0b01;
 const BOXED: usize = 0b10;
@@ -44,25 +50,36 @@ pub(crate) struct SlimWaker(NonNull<()>);
 
 impl SlimWaker {
     /// Stores (a clone of) `waker` for an entry in `core`'s timer.
-    pub(crate) fn new(waker: &Waker, core: &Core) -> SlimWaker {
-        if let Some(header) = waker::task_of(waker) {
-            // SAFETY: `task_of` only returns headers of live tasks: `waker` holds a reference
-            // for as long as it is borrowed here.
-            if core.owns_header(unsafe { header.as_ref() }) {
-                // The stored word owns a reference of its own, as a clone would.
-                // SAFETY: as above, the header is alive.
-                unsafe { header.as_ref() }.state.ref_inc();
-                return SlimWaker(header.cast());
+    ///
+    /// `core` is a raw pointer, dereferenced only before `waker` is cloned: cloning a foreign
+    /// waker runs its code, which may drop that very executor (one kept in a thread-local, say).
+    /// The caller must check afterwards that the entry is still registered before storing the
+    /// result in it.
+    ///
+    /// # Safety
+    /// `core` is alive on entry, and this is its owning thread.
+    pub(crate) unsafe fn new(waker: &Waker, core: NonNull<Core>) -> SlimWaker {
+        {
+            // SAFETY: alive on entry (the caller's precondition); this borrow ends before any
+            // foreign code runs.
+            let core_ref = unsafe { core.as_ref() };
+            if let Some(header) = waker::task_of(waker) {
+                // SAFETY: `task_of` only returns headers of live tasks: `waker` holds a
+                // reference for as long as it is borrowed here.
+                let header_ref = unsafe { header.as_ref() };
+                if core_ref.owns_header(header_ref) {
+                    // The stored word owns a reference of its own, as a clone would.
+                    header_ref.state.ref_inc();
+                    return SlimWaker(header.cast());
+                }
+            }
+            if core_ref.is_main_waker(waker) {
+                return SlimWaker(core.cast::<()>().map_addr(|addr| addr | MAIN));
             }
         }
-        if core.is_main_waker(waker) {
-            let core = NonNull::from(core).cast::<()>();
-            return SlimWaker(core.map_addr(|addr| addr | MAIN));
-        }
-        let boxed = NonNull::from(Box::leak(Box::new(Boxed {
-            waker: waker.clone(),
-            core: NonNull::from(core),
-        })));
+        // Foreign code runs here; from now on `core` is only carried, never dereferenced.
+        let waker = waker.clone();
+        let boxed = NonNull::from(Box::leak(Box::new(Boxed { waker, core })));
         SlimWaker(boxed.cast::<()>().map_addr(|addr| addr | BOXED))
     }
 
@@ -71,7 +88,8 @@ impl SlimWaker {
     }
 
     fn untagged(&self) -> NonNull<()> {
-        // The pointee is 8-aligned, so clearing the tag bits never yields null.
+        // The pointee is at least 4-aligned (checked below), so clearing the tag bits never
+        // yields null.
         self.0.map_addr(|addr| {
             std::num::NonZeroUsize::new(addr.get() & !TAG_MASK).expect("aligned, non-null")
         })

@@ -81,11 +81,16 @@ impl Entry {
     }
 
     /// Calls `f` with the waker in place (the cell is briefly emptied; `f` must not touch it).
+    /// The waker goes back even if `f` panics: a linked entry must never look unregistered.
     fn peek_waker<R>(&self, f: impl FnOnce(Option<&SlimWaker>) -> R) -> R {
-        let waker = self.waker.take();
-        let result = f(waker.as_ref());
-        self.waker.set(waker);
-        result
+        struct PutBack<'a>(&'a Cell<Option<SlimWaker>>, Option<SlimWaker>);
+        impl Drop for PutBack<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1.take());
+            }
+        }
+        let taken = PutBack(&self.waker, self.waker.take());
+        f(taken.1.as_ref())
     }
 
     pub(crate) fn is_registered(&self) -> bool {
@@ -103,9 +108,9 @@ impl Entry {
     }
 
     /// Replaces the waker of a registered entry; returns the old one, for the caller to drop.
-    pub(crate) fn replace_waker(&self, waker: SlimWaker) -> Option<SlimWaker> {
-        debug_assert!(self.is_registered());
-        self.waker.replace(Some(waker))
+    pub(crate) fn replace_waker(&self, waker: SlimWaker) -> SlimWaker {
+        let old = self.waker.replace(Some(waker));
+        old.expect("replacing the waker of an unregistered timer entry")
     }
 }
 
@@ -498,7 +503,7 @@ mod tests {
                         let entry = Box::pin(Entry::new(deadline));
                         let ptr = NonNull::from(&*entry);
                         // SAFETY: boxed and pinned; removed from the timer before it is freed.
-                        unsafe { timer.insert(ptr, SlimWaker::new(main, core)) };
+                        unsafe { timer.insert(ptr, SlimWaker::new(main, NonNull::from(core))) };
                         entries.push(entry);
                         model.insert(ptr, when);
                     }
@@ -567,7 +572,7 @@ mod tests {
             unsafe {
                 timer.insert(
                     NonNull::from(&**e),
-                    SlimWaker::new(core.main_waker_for_tests(), core),
+                    SlimWaker::new(core.main_waker_for_tests(), NonNull::from(core)),
                 )
             };
         }
@@ -593,7 +598,7 @@ mod tests {
         unsafe {
             timer.insert(
                 NonNull::from(&*e),
-                SlimWaker::new(core.main_waker_for_tests(), core),
+                SlimWaker::new(core.main_waker_for_tests(), NonNull::from(core)),
             )
         };
         assert_eq!(timer.levels[2].occupied, 1 << 3);

@@ -8,7 +8,7 @@ use executor::{Executor, JoinHandle, Stats, sleep, spawn};
 use std::future::{Future, pending};
 use std::thread;
 use std::time::Duration;
-use support::{Log, Probe, WakerSlot, assert_stats, guarded, pending_with_waker, tick};
+use support::{Log, Probe, WakerSlot, assert_stats, guarded, pending_with_waker, poll_once, tick};
 
 /// `future`, logging `name` to `log` when dropped (also if it is never polled).
 fn logged<F: Future>(log: &Log, name: &str, future: F) -> impl Future<Output = F::Output> + use<F> {
@@ -208,4 +208,41 @@ fn executor_dropped_inside_a_task_of_another_executor() {
 /// Runs `future` as a task of the executor running on this thread and awaits it.
 async fn spawn_in_outer<T: 'static>(future: impl Future<Output = T> + 'static) -> T {
     spawn(future).await.unwrap()
+}
+
+#[test]
+#[allow(
+    clippy::async_yields_async,
+    reason = "the registered sleep is handed out on purpose, to outlive its executor"
+)]
+fn a_panicking_waker_does_not_cut_shutdown_short() {
+    struct Boom;
+    impl std::task::Wake for Boom {
+        fn wake(self: std::sync::Arc<Self>) {
+            panic!("boom");
+        }
+    }
+    let ex = Executor::new();
+    let probe = Probe::new();
+    // A handle awaited with a waker that panics when shutdown completes its task...
+    let mut awaited = ex.spawn(guarded(probe.guard(), std::future::pending::<()>()));
+    let later = ex.spawn(guarded(probe.guard(), std::future::pending::<()>()));
+    let boom = std::task::Waker::from(std::sync::Arc::new(Boom));
+    let mut cx = std::task::Context::from_waker(&boom);
+    assert!(std::pin::Pin::new(&mut awaited).poll(&mut cx).is_pending());
+    // ...and a sleep registered by the block_on future, kept outside the executor.
+    let sleep = ex.block_on(async {
+        let mut s = Box::pin(sleep(Duration::from_secs(1000)));
+        assert!(poll_once(&mut s).await.is_pending());
+        s
+    });
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ex.shutdown()));
+    let payload = result.expect_err("the waker's panic is resumed");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    // Shutdown still finished: both futures dropped, the sleep detached (dropping it later
+    // must not reach the freed executor).
+    assert_eq!(probe.drops(), 2);
+    assert!(!sleep.is_registered());
+    drop(sleep);
+    assert!(awaited.is_finished() && later.is_finished());
 }

@@ -7,6 +7,7 @@ mod support;
 
 use executor::{Executor, sleep};
 use futures::future::{Either, select};
+use std::future::Future;
 use std::pin::pin;
 use std::sync::mpsc;
 use std::task::Poll;
@@ -221,4 +222,56 @@ fn timers_fire_while_tasks_keep_the_queue_busy() {
         polls.get()
     });
     assert!(polls > 1, "the busy task ran meanwhile");
+}
+
+thread_local! {
+    static DOOMED: std::cell::RefCell<Option<Executor>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A waker whose `clone` drops the executor kept in `DOOMED`: legal, if odd, waker code.
+fn doom_clone(data: *const ()) -> std::task::RawWaker {
+    DOOMED.with(|ex| drop(ex.borrow_mut().take()));
+    std::task::RawWaker::new(data, &DOOM_VTABLE)
+}
+fn doom_noop(_: *const ()) {}
+static DOOM_VTABLE: std::task::RawWakerVTable =
+    std::task::RawWakerVTable::new(doom_clone, doom_noop, doom_noop, doom_noop);
+
+#[test]
+#[allow(
+    clippy::async_yields_async,
+    reason = "the registered sleep is handed out on purpose, to outlive its executor"
+)]
+fn a_waker_whose_clone_shuts_the_sleeps_executor_down_leaves_no_dangling_entry() {
+    DOOMED.with(|ex| *ex.borrow_mut() = Some(Executor::new()));
+    // Registered in the doomed executor, by its block_on future.
+    let mut s = DOOMED.with(|ex| {
+        ex.borrow().as_ref().unwrap().block_on(async {
+            let mut s = Box::pin(sleep(Duration::from_secs(1000)));
+            assert!(poll_once(&mut s).await.is_pending());
+            s
+        })
+    });
+    assert!(s.is_registered());
+    // Polled inside another executor with the odd waker: storing it clones it, which shuts
+    // the first executor down and detaches the entry mid-poll. The sleep must notice and
+    // register with the executor that is running instead.
+    let other = Executor::new();
+    other.block_on(async {
+        // SAFETY: the vtable's functions uphold the `RawWaker` contract: they never touch the
+        // (null) data pointer.
+        let odd = unsafe {
+            std::task::Waker::from_raw(std::task::RawWaker::new(std::ptr::null(), &DOOM_VTABLE))
+        };
+        let polled = s.as_mut().poll(&mut std::task::Context::from_waker(&odd));
+        assert!(polled.is_pending());
+    });
+    assert!(
+        DOOMED.with(|ex| ex.borrow().is_none()),
+        "the clone shut it down"
+    );
+    assert!(s.is_registered());
+    assert_eq!(other.stats().timers_live, 1);
+    drop(s);
+    assert_eq!(other.stats().timers_live, 0);
 }
