@@ -275,3 +275,22 @@ fn a_waker_whose_clone_shuts_the_sleeps_executor_down_leaves_no_dangling_entry()
     drop(s);
     assert_eq!(other.stats().timers_live, 0);
 }
+
+#[test]
+fn a_sleep_beyond_the_first_level_cascades_and_wakes_its_task_once() {
+    // 150 ms is past level 0's 64 ticks: the entry starts in level 1 and is moved down once
+    // its 64 ms slot comes. Moving it is the timer's business; the task is woken only once.
+    const LONG: Duration = Duration::from_millis(150);
+    let ex = Executor::new();
+    let polls = Counter::new();
+    let start = Instant::now();
+    let h = ex.spawn(counted(polls.clone(), sleep(LONG)));
+    ex.block_on(h).unwrap();
+    assert!(
+        start.elapsed() >= LONG,
+        "woken early: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(polls.get(), 2, "one poll to register, one when it fired");
+    assert_stats!(ex.stats(), { polls: 2, completed: 1, timers_live: 0, live_tasks: 0 });
+}
