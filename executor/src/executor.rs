@@ -13,7 +13,8 @@
 //! entry of the local queue: a task (run it) or the `block_on` future's own link, queued when
 //! the future was woken (poll it). Every 61 pops, and whenever the queue is empty, the loop
 //! first moves remotely woken tasks into the local queue and fires due timers. With nothing
-//! runnable it parks until the earliest deadline or a remote wake.
+//! runnable it parks until the timer's next slot comes due (the earliest deadline, or the
+//! moment a far entry is moved down a level of the wheel) or a remote wake.
 
 use crate::clock;
 use crate::context;
@@ -398,6 +399,9 @@ impl Core {
         self.queue.pop(&self.main_link)
     }
 
+    /// Sleeps until the timer's next tick of interest or a remote wake. A tick that only
+    /// cascades entries costs a wake-up with nothing to run, at most once per level a sleep
+    /// passes through (six for the longest).
     fn park(&self) {
         let timeout = self.timer.borrow().next_tick().map(|tick| {
             let at = tick.saturating_mul(clock::NANOS_PER_TICK);
