@@ -6,7 +6,8 @@
 //! - [`schedule`]: a woken task whose executor is the one running here goes straight into the
 //!   local run queue. So does one whose executor belongs to this thread but is not running
 //!   right now (found through `Shared::owner_core`). Any other wake — from another thread, or
-//!   after shutdown began — goes through its executor's remote queue.
+//!   after the executor is gone — goes through its executor's remote queue (which, once the
+//!   executor has closed, just releases the reference).
 //! - the free function `spawn`, which spawns on the running executor;
 //! - `Sleep`'s first poll, which registers with the running executor's timer.
 
@@ -82,7 +83,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
 /// `SCHEDULED`.
 pub(crate) fn schedule(task: TaskRef) {
     let task = with_current(|core| match core {
-        Some(core) if core.owns(&task) => {
+        Some(core) if core.owns_header(task.header()) => {
             core.push_local(task);
             None
         }

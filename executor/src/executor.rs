@@ -26,8 +26,7 @@ use crate::queue::{Entry, Link, LocalQueue};
 use crate::shared::Shared;
 use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
 use crate::stats::{LocalCounters, Stats, bump};
-use crate::task::Header;
-use crate::task::{Outcome, Task, TaskRef, drop_quietly};
+use crate::task::{Header, Outcome, Task, TaskRef, drop_quietly};
 use crate::timer::Timer;
 use crate::waker;
 use std::cell::{Cell, RefCell};
@@ -136,7 +135,7 @@ impl Executor {
                 join_wakers: RefCell::new(HashMap::new()),
             }))),
         };
-        executor.core().shared.set_local_core(executor.core());
+        executor.core().shared.set_core(executor.core());
         executor
     }
 
@@ -242,11 +241,11 @@ impl Executor {
 impl Drop for Executor {
     fn drop(&mut self) {
         let panic = self.core().close();
-        self.core().shared.clear_home();
+        self.core().shared.clear_core();
         // SAFETY: `core` came from `Box::leak` in `new` and is freed only here; `close` ran to
         // the end (it contains user panics), so no timer entry and no live task points to the
-        // core any more; it cleared `Shared::local_core`, the thread-local was restored when it
-        // returned, `clear_home` cleared the last pointer, and no reference outlives this call.
+        // core any more; the thread-local was restored when it returned, `clear_core` cleared
+        // the last pointer (`Shared::core`), and no reference outlives this call.
         drop(unsafe { Box::from_raw(self.core.as_ptr()) });
         if let Some(payload) = panic {
             if std::thread::panicking() {
@@ -277,10 +276,6 @@ where
 }
 
 impl Core {
-    pub(crate) fn owns(&self, task: &TaskRef) -> bool {
-        Arc::ptr_eq(&self.shared, &task.header().shared)
-    }
-
     #[cfg(test)]
     pub(crate) fn main_waker_for_tests(&self) -> &Waker {
         &self.main_waker

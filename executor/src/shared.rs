@@ -41,13 +41,10 @@ pub(crate) struct Shared {
     /// The token (`context::thread_token`) of the thread that created, and so owns, the
     /// executor: `Executor` is `!Send`, so it never leaves that thread.
     owner: u64,
-    /// The executor's core from `Executor::new` until its shutdown begins, null before and
-    /// after. Written and read only on the owning thread.
-    local_core: AtomicPtr<Core>,
-    /// The executor's core from `Executor::new` until the core is freed (`Executor`'s `Drop`),
-    /// null after. Written and read only on the owning thread. Unlike `local_core` it stays set
-    /// during shutdown: see [`Shared::home`].
-    home: AtomicPtr<Core>,
+    /// The executor's core from `Executor::new` until the core is freed (`Executor`'s `Drop`,
+    /// after shutdown has run to the end), null after. Written and read only on the owning
+    /// thread: see [`Shared::owner_core`] and [`Shared::home`].
+    core: AtomicPtr<Core>,
     /// Set once, when the executor shuts down. Read and written only with read-modify-write
     /// operations: see [`Shared::push_remote`].
     closed: AtomicBool,
@@ -62,8 +59,7 @@ impl Shared {
         Shared {
             remote: RemoteQueue::new(),
             owner: context::thread_token(),
-            local_core: AtomicPtr::new(std::ptr::null_mut()),
-            home: AtomicPtr::new(std::ptr::null_mut()),
+            core: AtomicPtr::new(std::ptr::null_mut()),
             closed: AtomicBool::new(false),
             main_woken: AtomicBool::new(false),
             parker: Parker::new(),
@@ -109,47 +105,44 @@ impl Shared {
 
     /// Owning thread, `Executor::new`: publishes the core for [`Shared::owner_core`] and
     /// [`Shared::home`].
-    pub(crate) fn set_local_core(&self, core: &Core) {
+    pub(crate) fn set_core(&self, core: &Core) {
         debug_assert_eq!(self.owner, context::thread_token());
-        let core = core as *const Core as *mut Core;
-        self.local_core.store(core, Ordering::Relaxed);
-        self.home.store(core, Ordering::Relaxed);
+        self.core
+            .store(core as *const Core as *mut Core, Ordering::Relaxed);
     }
 
     /// Owning thread, `Executor`'s `Drop`, right before the core is freed.
-    pub(crate) fn clear_home(&self) {
+    pub(crate) fn clear_core(&self) {
         debug_assert_eq!(self.owner, context::thread_token());
-        self.home.store(std::ptr::null_mut(), Ordering::Relaxed);
+        self.core.store(std::ptr::null_mut(), Ordering::Relaxed);
     }
 
-    /// The executor's core, for the side tables that live in it (the join wakers, the timer
-    /// wheel), looked up from something that belongs to one of its tasks.
-    ///
-    /// Unlike [`Shared::owner_core`] this stays valid during shutdown. It may be dereferenced
-    /// only on the owning thread and only while something proves the core alive: a task of
-    /// this executor that has not completed (shutdown completes them all before the core is
-    /// freed), or a timer entry registered in its wheel (shutdown detaches them all). Callers
-    /// are `!Send` values (`JoinHandle`, `Sleep`) that never leave the owning thread.
-    pub(crate) fn home(&self) -> Option<NonNull<Core>> {
-        debug_assert_eq!(self.owner, context::thread_token());
-        NonNull::new(self.home.load(Ordering::Relaxed))
-    }
-
-    /// The executor's core, if the caller is on the owning thread and the executor has not begun
-    /// to shut down.
+    /// The executor's core, if the caller is on the owning thread and the core is not freed.
     ///
     /// The pointer may be dereferenced right away, on this thread, to push onto the local queue:
-    /// `local_core` is non-null only from `Executor::new` until the first step of the executor's
-    /// shutdown, both on the owning thread, and the core sits at a fixed heap address that whole
-    /// time. So on the owning thread (the token check) the executor cannot go away under the
-    /// caller. Nothing else is using its local queue either: a run loop of this executor would
-    /// have been found through `context::CURRENT` first, and no other executor method runs user
-    /// code in the middle of a queue update.
+    /// `core` is non-null only from `Executor::new` until the core is freed, both on the owning
+    /// thread, and the core sits at a fixed heap address that whole time. So on the owning
+    /// thread (the token check) the executor cannot go away under the caller. Nothing else is
+    /// using its local queue either: a run loop of this executor, or its shutdown, would have
+    /// been found through `context::CURRENT` first, and no other executor method runs user code
+    /// in the middle of a queue update.
     pub(crate) fn owner_core(&self) -> Option<NonNull<Core>> {
         if self.owner != context::thread_token() {
             return None;
         }
-        NonNull::new(self.local_core.load(Ordering::Relaxed))
+        self.home()
+    }
+
+    /// The same pointer without the thread check, for the side tables in the core (the join
+    /// wakers, the timer wheel), looked up from something that belongs to one of its tasks.
+    ///
+    /// Callers are `!Send` values (`JoinHandle`, `Sleep`), so they are on the owning thread.
+    /// They may keep using the core only while something proves it alive: a task of this
+    /// executor that has not completed (shutdown completes them all before the core is freed),
+    /// or a timer entry registered in its wheel (shutdown detaches them all).
+    pub(crate) fn home(&self) -> Option<NonNull<Core>> {
+        debug_assert_eq!(self.owner, context::thread_token());
+        NonNull::new(self.core.load(Ordering::Relaxed))
     }
 
     /// Executor thread: the next task woken remotely, if any.
@@ -159,8 +152,6 @@ impl Shared {
 
     /// Executor thread, at shutdown: after this, no reference can be left in `remote`.
     pub(crate) fn close(&self) {
-        self.local_core
-            .store(std::ptr::null_mut(), Ordering::Relaxed);
         self.closed.swap(true, Ordering::AcqRel);
         self.drain_remote();
     }
