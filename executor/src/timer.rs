@@ -382,19 +382,17 @@ impl Timer {
 
     /// Unregisters any one entry (shutdown: entries whose `Sleep` outlives the executor).
     pub(crate) fn pop_any(&mut self) -> Option<SlimWaker> {
-        if let Some(ptr) = self.never.pop_front() {
-            return Some(self.take(ptr));
-        }
-        if let Some(ptr) = self.expired.pop_front() {
-            return Some(self.take(ptr));
-        }
-        let (level, slot, _) = self.next_expiration()?;
-        let list = &mut self.levels[level].slots[slot];
-        let ptr = list.pop_front().expect("an occupied slot has an entry");
-        if list.is_empty() {
-            self.levels[level].occupied &= !(1 << slot);
-        }
-        Some(self.take(ptr))
+        let ptr = match (self.never.head, self.expired.head) {
+            (Some(ptr), _) | (None, Some(ptr)) => ptr,
+            (None, None) => {
+                let (level, slot, _) = self.next_expiration()?;
+                self.levels[level].slots[slot]
+                    .head
+                    .expect("an occupied slot has an entry")
+            }
+        };
+        // SAFETY: every entry in the wheel's lists is registered in this timer.
+        Some(unsafe { self.remove(ptr) })
     }
 }
 
