@@ -7,137 +7,20 @@
 mod support;
 
 use executor::{Executor, JoinHandle, sleep, spawn, yield_now};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::{Future, pending, poll_fn};
 use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 use support::{WakerSlot, assert_stats, pending_with_waker, tick, yield_forever};
+use workspace_tests::counting::{CountingAlloc, Delta, Heap};
 
-/// Forwards to `System` and counts, for the calling thread, what it did.
-struct Counting;
-
+/// The workspace's counting allocator (`tests/src/counting.rs`), counting per thread.
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
-struct Counters {
-    allocs: Cell<u64>,
-    frees: Cell<u64>,
-    reallocs: Cell<u64>,
-    bytes: Cell<i64>,
-    last_alloc_size: Cell<usize>,
-    last_free_size: Cell<usize>,
-}
-
-thread_local! {
-    // `const` and without a destructor: touching it never allocates.
-    static COUNTERS: Counters = const {
-        Counters {
-            allocs: Cell::new(0),
-            frees: Cell::new(0),
-            reallocs: Cell::new(0),
-            bytes: Cell::new(0),
-            last_alloc_size: Cell::new(0),
-            last_free_size: Cell::new(0),
-        }
-    };
-}
-
-fn record(f: impl FnOnce(&Counters)) {
-    // `try_with`: never panic inside the allocator, even while the thread is being torn down.
-    let _ = COUNTERS.try_with(f);
-}
-
-fn bump(cell: &Cell<u64>) {
-    cell.set(cell.get() + 1);
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the bookkeeping only touches a destructor-free thread-local.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract; we pass it on.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            record(|c| {
-                bump(&c.allocs);
-                c.bytes.set(c.bytes.get() + layout.size() as i64);
-                c.last_alloc_size.set(layout.size());
-            });
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            record(|c| {
-                bump(&c.allocs);
-                c.bytes.set(c.bytes.get() + layout.size() as i64);
-                c.last_alloc_size.set(layout.size());
-            });
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        record(|c| {
-            bump(&c.frees);
-            c.bytes.set(c.bytes.get() - layout.size() as i64);
-            c.last_free_size.set(layout.size());
-        });
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds the rest.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            record(|c| {
-                bump(&c.reallocs);
-                c.bytes
-                    .set(c.bytes.get() + new_size as i64 - layout.size() as i64);
-            });
-        }
-        new
-    }
-}
-
-/// This thread's counts at one moment.
-#[derive(Clone, Copy, Debug)]
-struct Heap {
-    allocs: u64,
-    frees: u64,
-    reallocs: u64,
-    bytes: i64,
-    last_alloc_size: usize,
-    last_free_size: usize,
-}
-
-impl Heap {
-    fn now() -> Heap {
-        COUNTERS.with(|c| Heap {
-            allocs: c.allocs.get(),
-            frees: c.frees.get(),
-            reallocs: c.reallocs.get(),
-            bytes: c.bytes.get(),
-            last_alloc_size: c.last_alloc_size.get(),
-            last_free_size: c.last_free_size.get(),
-        })
-    }
-
-    /// What happened between `self` and `later`: (allocations, frees, reallocations, bytes).
-    fn until(self, later: Heap) -> (u64, u64, u64, i64) {
-        (
-            later.allocs - self.allocs,
-            later.frees - self.frees,
-            later.reallocs - self.reallocs,
-            later.bytes - self.bytes,
-        )
-    }
+/// What happened between two readings: (allocations, frees, reallocations, bytes).
+fn counts(delta: Delta) -> (u64, u64, u64, i64) {
+    (delta.allocs, delta.frees, delta.reallocs, delta.bytes)
 }
 
 /// Spawns `future` and checks that this cost exactly one allocation, of exactly the bytes
@@ -153,11 +36,11 @@ where
     let after = Heap::now();
     let cell = ex.stats().live_task_bytes - stats_before.live_task_bytes;
     assert_eq!(
-        before.until(after),
+        counts(after.since(before)),
         (1, 0, 0, cell as i64),
         "spawn = one allocation of live_task_bytes"
     );
-    assert_eq!(after.last_alloc_size as u64, cell);
+    assert_eq!(after.last_alloc as u64, cell);
     (h, cell)
 }
 
@@ -166,8 +49,8 @@ fn join_one<T>(ex: &Executor, h: JoinHandle<T>, cell: u64) -> T {
     let before = Heap::now();
     let out = ex.block_on(h).unwrap();
     let after = Heap::now();
-    assert_eq!(before.until(after), (0, 1, 0, -(cell as i64)));
-    assert_eq!(after.last_free_size as u64, cell);
+    assert_eq!(counts(after.since(before)), (0, 1, 0, -(cell as i64)));
+    assert_eq!(after.last_free as u64, cell);
     out
 }
 
@@ -181,13 +64,10 @@ fn each_task_costs_exactly_one_allocation_of_live_task_bytes() {
     let before = Heap::now();
     assert_eq!(ex.block_on(h).unwrap(), 1);
     let after = Heap::now();
-    let (allocs, frees, reallocs, bytes) = before.until(after);
+    let (allocs, frees, reallocs, bytes) = counts(after.since(before));
     assert_eq!((allocs, frees, reallocs), (1, 1, 0));
     assert!(bytes > -(small as i64), "the table stays allocated");
-    assert_eq!(
-        after.last_free_size as u64, small,
-        "the one free is the cell"
-    );
+    assert_eq!(after.last_free as u64, small, "the one free is the cell");
 
     let captured = [3u8; 1000];
     let (h, big_future) = spawn_one(&ex, async move {
@@ -211,7 +91,7 @@ fn each_task_costs_exactly_one_allocation_of_live_task_bytes() {
         let before = Heap::now();
         let h = spawn(async { 2u8 });
         let after = Heap::now();
-        assert_eq!(before.until(after).0, 1);
+        assert_eq!(counts(after.since(before)).0, 1);
         h.await.unwrap()
     });
     assert_eq!(ex.block_on(outer).unwrap(), 2);
@@ -238,7 +118,7 @@ fn spawn_cancel_cycles_leave_the_heap_at_its_baseline() {
             drop(h); // [M]
             assert_eq!(Heap::now().bytes, base.bytes);
         }
-        let (allocs, frees, reallocs, bytes) = base.until(Heap::now());
+        let (allocs, frees, reallocs, bytes) = counts(Heap::now().since(base));
         assert_eq!((allocs, frees, reallocs, bytes), (CYCLES, CYCLES, 0, 0));
         assert_stats!(ex.stats(), {
             spawned: CYCLES, polls: CYCLES, cancelled: CYCLES, futures_dropped: CYCLES,
@@ -258,7 +138,7 @@ fn batch_spawn_then_cancel_all_leaves_the_heap_at_its_baseline() {
     }
     let cell = ex.stats().live_task_bytes / TASKS;
     assert_eq!(
-        base.until(Heap::now()),
+        counts(Heap::now().since(base)),
         (TASKS, 0, 0, (TASKS * cell) as i64)
     );
     tick(&ex);
@@ -273,7 +153,7 @@ fn batch_spawn_then_cancel_all_leaves_the_heap_at_its_baseline() {
         live_task_bytes: TASKS * cell,
     });
     handles.clear();
-    assert_eq!(base.until(Heap::now()), (TASKS, TASKS, 0, 0));
+    assert_eq!(counts(Heap::now().since(base)), (TASKS, TASKS, 0, 0));
     assert_stats!(ex.stats(), {
         tasks_freed: TASKS, live_tasks: 0, live_task_bytes: 0, peak_live_tasks: TASKS,
         peak_task_bytes: TASKS * cell,
@@ -306,7 +186,7 @@ fn sleep_cancel_cycles(cycles: u64) {
             cycle().await;
         }
         assert_eq!(
-            base.until(Heap::now()),
+            counts(Heap::now().since(base)),
             (cycles, cycles, 0, 0),
             "one allocation per cycle (the cell): the timer's storage did not grow"
         );
@@ -346,7 +226,7 @@ fn wakes_on_the_executor_thread_allocate_nothing() {
             drop(waker.clone());
             yield_now().await;
         }
-        assert_eq!(base.until(Heap::now()), (0, 0, 0, 0));
+        assert_eq!(counts(Heap::now().since(base)), (0, 0, 0, 0));
     });
     drop(waker);
     drop(slot.take());
@@ -373,7 +253,11 @@ fn wakes_and_cancels_between_block_on_calls_allocate_nothing() {
         slot.take().wake();
         tick(&ex);
     }
-    assert_eq!(base.until(Heap::now()), (0, 0, 0, 0), "wakes allocated");
+    assert_eq!(
+        counts(Heap::now().since(base)),
+        (0, 0, 0, 0),
+        "wakes allocated"
+    );
     let base = Heap::now();
     for _ in 0..ROUNDS {
         let h = ex.spawn(pending::<()>());
@@ -382,7 +266,7 @@ fn wakes_and_cancels_between_block_on_calls_allocate_nothing() {
         tick(&ex);
     }
     assert_eq!(
-        base.until(Heap::now()),
+        counts(Heap::now().since(base)),
         (ROUNDS, ROUNDS, 0, 0),
         "spawn+cancel cycles cost more than the cells"
     );
@@ -401,17 +285,17 @@ fn waker_outliving_its_executor_frees_the_cell_on_last_drop() {
     let waker = slot.take();
     let before = Heap::now();
     assert!(
-        base.until(before).3 >= cell as i64,
+        counts(before.since(base)).3 >= cell as i64,
         "the husk is still allocated"
     );
     drop(waker);
     // The cell went, and with it the executor's shared half, which it kept alive.
     assert_eq!(
-        base.until(Heap::now()).3,
+        counts(Heap::now().since(base)).3,
         0,
         "the heap is back where it started"
     );
-    assert!(before.until(Heap::now()).1 >= 1);
+    assert!(counts(Heap::now().since(before)).1 >= 1);
 }
 
 #[test]
@@ -433,8 +317,8 @@ fn cell_is_freed_on_the_thread_that_drops_the_last_waker() {
         let before = Heap::now();
         drop(waker);
         let after = Heap::now();
-        let (_, frees, _, bytes) = before.until(after);
-        (frees, bytes, after.last_free_size)
+        let (_, frees, _, bytes) = counts(after.since(before));
+        (frees, bytes, after.last_free)
     })
     .join()
     .unwrap();
@@ -455,12 +339,12 @@ fn shutdown_frees_every_cell_nothing_else_holds() {
     assert_stats!(stats, { cancelled: 3, tasks_freed: 1, live_tasks: 2 });
     let before = Heap::now();
     drop(sleeping);
-    let (_, frees, _, bytes) = before.until(Heap::now());
+    let (_, frees, _, bytes) = counts(Heap::now().since(before));
     assert_eq!(frees, 1);
     assert!(bytes < 0);
     drop(queued);
     assert_eq!(
-        base.until(Heap::now()).3,
+        counts(Heap::now().since(base)).3,
         0,
         "the heap is back where it started"
     );
@@ -479,5 +363,5 @@ fn executor_lifetime_leaves_the_heap_at_its_baseline() {
         let h = ex.spawn(async { yield_now().await });
         ex.block_on(h).unwrap();
     }
-    assert_eq!(base.until(Heap::now()).3, 0);
+    assert_eq!(counts(Heap::now().since(base)).3, 0);
 }

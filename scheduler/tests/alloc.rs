@@ -1,4 +1,4 @@
-//! Allocation accounting, with a counting global allocator (this binary's alone).
+//! Allocation accounting, with the workspace's counting global allocator installed in this binary.
 //!
 //! Counters are thread-local, so tests running side by side on other threads do not disturb
 //! each other: everything a test measures happens on its own thread, the executor's.
@@ -17,8 +17,6 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::pending;
 use std::hint::black_box;
@@ -26,73 +24,15 @@ use std::hint::black_box;
 use common::tick;
 use executor::Executor;
 use scheduler::{Work, WorkScheduler};
+use workspace_tests::counting::{self, CountingAlloc};
 
-/// Forwards to `System` and counts, per thread, allocations, frees and live bytes.
-struct Counting;
-
+/// The workspace's counting allocator (`tests/src/counting.rs`), counting per thread.
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAlloc = CountingAlloc;
 
-thread_local! {
-    // `const` initialisers and no destructors: reading these never allocates, and they stay
-    // usable until the thread ends.
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-    static FREES: Cell<u64> = const { Cell::new(0) };
-    static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
-}
-
-fn count_alloc(size: usize) {
-    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-    let _ = LIVE_BYTES.try_with(|n| n.set(n.get() + size as i64));
-}
-
-fn count_free(size: usize) {
-    let _ = FREES.try_with(|n| n.set(n.get() + 1));
-    let _ = LIVE_BYTES.try_with(|n| n.set(n.get() - size as i64));
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, so `System`'s
-// implementation of the `GlobalAlloc` contract is ours. The counting touches only
-// thread-local `Cell`s, which neither allocate nor unwind.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract for `layout`; passed on unchanged.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            count_alloc(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            count_alloc(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller guarantees `ptr` came from this allocator (so from `System`)
-        // with `layout`; passed on unchanged.
-        unsafe { System.dealloc(ptr, layout) };
-        count_free(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller upholds `realloc`'s contract; passed on unchanged.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            // Counted as a free of the old block and an allocation of the new one.
-            count_free(layout.size());
-            count_alloc(new_size);
-        }
-        new
-    }
-}
-
-/// This thread's heap counters at one moment.
+/// This thread's heap counters at one moment, as these tests count: a `realloc` is a free of
+/// the old block and an allocation of the new one, so growing the table shows up as one
+/// allocation and one free.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Heap {
     allocs: u64,
@@ -101,10 +41,11 @@ struct Heap {
 }
 
 fn heap() -> Heap {
+    let now = counting::Heap::now();
     Heap {
-        allocs: ALLOCS.with(Cell::get),
-        frees: FREES.with(Cell::get),
-        live_bytes: LIVE_BYTES.with(Cell::get),
+        allocs: now.allocs + now.reallocs,
+        frees: now.frees + now.reallocs,
+        live_bytes: now.bytes,
     }
 }
 
