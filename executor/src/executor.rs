@@ -28,6 +28,7 @@ use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
 use crate::stats::{LocalCounters, Stats, bump};
 use crate::task::{Header, Outcome, Task, TaskRef, drop_quietly};
 use crate::timer::Timer;
+use crate::trace;
 use crate::waker;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -148,6 +149,12 @@ impl Executor {
         // SAFETY: `core` points to the `Core` leaked in `new`, which is freed only in `drop`;
         // nothing ever takes a mutable reference to it.
         unsafe { self.core.as_ref() }
+    }
+
+    /// The half that wakers share (where `trace_into` attaches its recorder).
+    #[cfg(feature = "trace")]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.core().shared
     }
 
     /// Spawns `future` as a task: \[A\] one allocation holds it, and it goes to the back of the
@@ -390,6 +397,7 @@ impl Core {
         if pops % MAINTENANCE_INTERVAL == 0 || self.queue.len() == 0 {
             self.move_remote_to_local();
             self.fire_timers();
+            trace::run_queue(&self.shared, self.queue.len());
         }
         self.queue.pop(&self.main_link)
     }
@@ -419,11 +427,14 @@ impl Core {
             }
             TransitionToRunning::Poll => {
                 bump(&self.counters.polls);
+                trace::poll_start(header);
                 // SAFETY: `task` keeps a reference for the whole poll; the waker is never dropped.
                 let waker = unsafe { waker::borrowed(ptr) };
                 let mut cx = Context::from_waker(&waker);
                 // SAFETY: RUNNING is set and we are the run loop.
-                match unsafe { (header.vtable.poll)(ptr, &mut cx) } {
+                let polled = unsafe { (header.vtable.poll)(ptr, &mut cx) };
+                trace::poll_end(header, polled.is_ready());
+                match polled {
                     Poll::Ready(outcome) => self.finish(ptr, outcome),
                     Poll::Pending => {
                         if header.state.transition_to_idle() == TransitionToIdle::Cancelled {
@@ -453,10 +464,15 @@ impl Core {
         });
         // SAFETY: the owned list still holds its reference (R1), so the cell is alive.
         let header = unsafe { ptr.as_ref() };
+        trace::future_dropped(header, outcome);
+        // From now until [M] the cell is a husk of this size.
+        let husk_bytes = c.husk_bytes_made.get() + header.vtable.size as u64;
+        c.husk_bytes_made.set(husk_bytes);
         let before = header.state.transition_to_complete();
         // SAFETY: a task is in the owned list until this point (rule O1).
         let list_ref = unsafe { self.owned.remove(ptr) };
         if before.has(JOIN_INTEREST) {
+            self.shared.husk_with_handle_made();
             // Out of the table before it is woken: waking runs the waker's code, which may
             // await or drop other handles of this executor.
             if let Some(waker) = self.take_join_waker(ptr) {
@@ -513,6 +529,7 @@ impl Core {
             if let Some(ptr) = self.owned.front() {
                 // SAFETY: in the owned list, so alive (O1).
                 let header = unsafe { ptr.as_ref() };
+                trace::cancel_by_shutdown(header);
                 header.state.set_cancelled();
                 // SAFETY: the future is still there (O1) and nothing is polling it. Its
                 // destructor's panics are caught inside.
@@ -536,6 +553,20 @@ impl Core {
         first_panic
     }
 
+    /// Husks (cells whose future is dropped and memory still held), and their bytes: every
+    /// freed cell was a husk first (rule R1), so these are what \[F\] made minus what \[M\] took.
+    fn husks(&self) -> (u64, u64) {
+        let c = &self.counters;
+        let freed = &self.shared.counters;
+        // Relaxed: see `FreeCounters::record_free`.
+        let tasks_freed = freed.tasks_freed.load(crate::loom::Ordering::Relaxed);
+        let bytes_freed = freed.bytes_freed.load(crate::loom::Ordering::Relaxed);
+        (
+            c.futures_dropped.get() - tasks_freed,
+            c.husk_bytes_made.get() - bytes_freed,
+        )
+    }
+
     /// Cells allocated and not yet freed, and their bytes.
     fn live(&self) -> (u64, u64) {
         let c = &self.counters;
@@ -552,6 +583,7 @@ impl Core {
     fn stats(&self) -> Stats {
         let c = &self.counters;
         let (live_tasks, live_task_bytes) = self.live();
+        let (husks, husk_bytes) = self.husks();
         Stats {
             spawned: c.spawned.get(),
             polls: c.polls.get(),
@@ -565,6 +597,9 @@ impl Core {
             live_task_bytes,
             peak_task_bytes: c.peak_task_bytes.get(),
             timers_live: self.timer.borrow().len() as u64,
+            husks,
+            husk_bytes,
+            husks_with_handle: self.shared.husks_with_handle(),
         }
     }
 }

@@ -34,6 +34,7 @@ use crate::error::JoinError;
 use crate::executor::Core;
 use crate::state::COMPLETE;
 use crate::task::{Header, TaskId, TaskRef};
+use crate::trace;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -113,6 +114,7 @@ impl<T> JoinHandle<T> {
     /// queue (or right after the current poll, if a task cancels itself); after that the handle
     /// yields `Err(e)` with `e.is_cancelled()`.
     pub fn cancel(&self) {
+        trace::cancel_by_handle(self.header());
         if self.header().state.transition_to_cancelled() {
             // SAFETY: the transition set SCHEDULED and added the queue entry's reference (R2).
             context::schedule(unsafe { TaskRef::from_raw(self.raw) });
@@ -167,7 +169,9 @@ impl<T> Drop for JoinHandle<T> {
             self.with_core(|core| core.take_join_waker(self.raw))
         };
         let before = header.state.unset_join_interest();
+        trace::handle_dropped(header);
         if before.has(COMPLETE) {
+            header.shared.husk_with_handle_released();
             let drop_output = header.vtable.drop_output;
             // SAFETY: COMPLETE is set, executor thread; the output (if not taken) is ours to drop.
             unsafe { drop_output(self.raw) };

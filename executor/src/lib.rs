@@ -35,7 +35,10 @@
 //! future and is unlinked when it is dropped), but the cell, sized for the larger of future and
 //! output, stays until its last reference goes. A `Waker` kept by some other data structure keeps the husk alive,
 //! not the future. [`Stats`] keeps `futures_dropped` (\[F\]) and `tasks_freed` (\[M\]) apart so the
-//! gap shows.
+//! gap shows: `Stats::husks` counts it, `husk_bytes` weighs it, and `husks_with_handle` says how
+//! many a `JoinHandle` still holds (the rest are held by wakers, or for a moment by a queue
+//! entry). With the cargo feature `trace`, the `trace` module records each task's events, \[A\]
+//! to \[M\], by id and time.
 //!
 //! # Cancellation: flag, reschedule once, drop early, free late
 //!
@@ -69,7 +72,8 @@
 //! wake goes), `shared.rs` and `park.rs` (wakes from other threads, the race with shutdown),
 //! `executor.rs` (run loop and shutdown), `join.rs` and `error.rs`, `clock.rs`, `timer.rs` (the
 //! wheel), `slim_waker.rs` (a waker in one word) and `sleep.rs` (the entry inside the future),
-//! `yield_now.rs`, `stats.rs`; `loom.rs` is the facade the loom models swap in.
+//! `yield_now.rs`, `stats.rs`; `loom.rs` is the facade the loom models swap in; `trace.rs` (the
+//! lifecycle trace, behind the `trace` feature) comes last, as an observer of all the rest.
 //!
 //! # Example
 //!
@@ -106,6 +110,10 @@ mod state;
 mod stats;
 mod task;
 mod timer;
+#[cfg(feature = "trace")]
+pub mod trace;
+#[cfg(not(feature = "trace"))]
+mod trace;
 mod waker;
 mod yield_now;
 

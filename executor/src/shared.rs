@@ -52,6 +52,15 @@ pub(crate) struct Shared {
     main_woken: AtomicBool,
     parker: Parker,
     pub(crate) counters: FreeCounters,
+    /// Husks whose `JoinHandle` is still alive (`Stats::husks_with_handle`). Changed only on the
+    /// owning thread — by the run loop as a task completes and by a `JoinHandle`'s drop, and a
+    /// handle is `!Send` — so a relaxed load and store are exact; it is an atomic only because
+    /// `Shared` is shared. It lives here rather than in the core because a handle may be
+    /// dropped after its executor is gone.
+    husks_with_handle: AtomicU64,
+    /// The recorder this executor's tasks record into (feature `trace`, `trace.rs`).
+    #[cfg(feature = "trace")]
+    pub(crate) recorder: crate::trace::Attached,
 }
 
 impl Shared {
@@ -67,7 +76,34 @@ impl Shared {
                 tasks_freed: AtomicU64::new(0),
                 bytes_freed: AtomicU64::new(0),
             },
+            husks_with_handle: AtomicU64::new(0),
+            #[cfg(feature = "trace")]
+            recorder: crate::trace::Attached::new(),
         }
+    }
+
+    /// Whether the caller is on the thread that owns the executor.
+    #[cfg(feature = "trace")]
+    pub(crate) fn on_owner_thread(&self) -> bool {
+        self.owner == context::thread_token()
+    }
+
+    /// Owning thread, as a task completes while its `JoinHandle` is alive: one more husk held
+    /// by its handle.
+    pub(crate) fn husk_with_handle_made(&self) {
+        let now = self.husks_with_handle.load(Ordering::Relaxed);
+        self.husks_with_handle.store(now + 1, Ordering::Relaxed);
+    }
+
+    /// Owning thread, as the `JoinHandle` of a completed task is dropped: one fewer.
+    pub(crate) fn husk_with_handle_released(&self) {
+        let now = self.husks_with_handle.load(Ordering::Relaxed);
+        self.husks_with_handle.store(now - 1, Ordering::Relaxed);
+    }
+
+    /// Owning thread: husks whose `JoinHandle` is alive.
+    pub(crate) fn husks_with_handle(&self) -> u64 {
+        self.husks_with_handle.load(Ordering::Relaxed)
     }
 
     /// Queues a task woken away from its running executor and wakes the executor if it is parked.

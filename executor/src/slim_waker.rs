@@ -23,6 +23,7 @@
 
 use crate::executor::Core;
 use crate::task::{Header, TaskRef};
+use crate::trace;
 use crate::waker;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -70,6 +71,7 @@ impl SlimWaker {
                 if core_ref.owns_header(header_ref) {
                     // The stored word owns a reference of its own, as a clone would.
                     header_ref.state.ref_inc();
+                    trace::waker_cloned(header_ref);
                     return SlimWaker(header.cast());
                 }
             }
@@ -143,6 +145,7 @@ impl SlimWaker {
                 // SAFETY: the word owns one task reference: it becomes the waker's, which `wake`
                 // consumes.
                 let waker = unsafe { waker::owned(this.untagged().cast()) };
+                let _timer = trace::timer_scope(); // the wake is recorded as the timer's
                 waker.wake();
             }
             MAIN => {
@@ -163,7 +166,9 @@ impl Drop for SlimWaker {
         match self.tag() {
             TASK => {
                 // SAFETY: the word owned one task reference; it is released exactly once, here.
-                drop(unsafe { TaskRef::from_raw(self.untagged().cast()) });
+                let task = unsafe { TaskRef::from_raw(self.untagged().cast()) };
+                trace::waker_dropped(task.header());
+                drop(task);
             }
             MAIN => {}
             _ => {

@@ -37,6 +37,17 @@ pub struct Stats {
     pub peak_task_bytes: u64,
     /// Timer entries currently registered.
     pub timers_live: u64,
+    /// Husks: cells whose future has been dropped (\[F\]) but whose memory is still held (not
+    /// yet \[M\]). Equals `futures_dropped - tasks_freed` (every freed cell was a husk first).
+    /// Each is held by its `JoinHandle`, by `Waker`s kept somewhere, or by a run-queue entry.
+    pub husks: u64,
+    /// The exact sum of the husks' cell sizes: what \[F\] has not given back yet.
+    pub husk_bytes: u64,
+    /// Husks whose `JoinHandle` has not been dropped: the handle holds them (wakers may too).
+    /// The other `husks - husks_with_handle` are held by `Waker`s kept somewhere or by a
+    /// run-queue entry (a task that woke itself in its last poll, until the run loop pops it);
+    /// after shutdown no queue entry is left, so those are held by wakers alone.
+    pub husks_with_handle: u64,
 }
 
 impl fmt::Display for Stats {
@@ -44,7 +55,8 @@ impl fmt::Display for Stats {
         write!(
             f,
             "spawned {} polls {} completed {} cancelled {} panicked {} futures_dropped {} \
-             tasks_freed {} live_tasks {} (peak {}) live_task_bytes {} (peak {}) timers_live {}",
+             tasks_freed {} live_tasks {} (peak {}) live_task_bytes {} (peak {}) timers_live {} \
+             husks {} ({} B, {} with handle)",
             self.spawned,
             self.polls,
             self.completed,
@@ -56,7 +68,10 @@ impl fmt::Display for Stats {
             self.peak_live_tasks,
             self.live_task_bytes,
             self.peak_task_bytes,
-            self.timers_live
+            self.timers_live,
+            self.husks,
+            self.husk_bytes,
+            self.husks_with_handle
         )
     }
 }
@@ -73,6 +88,8 @@ pub(crate) struct LocalCounters {
     pub(crate) bytes_allocated: Cell<u64>,
     pub(crate) peak_live_tasks: Cell<u64>,
     pub(crate) peak_task_bytes: Cell<u64>,
+    /// The sizes of the cells whose future was dropped, summed at each \[F\].
+    pub(crate) husk_bytes_made: Cell<u64>,
 }
 
 pub(crate) fn bump(counter: &Cell<u64>) {

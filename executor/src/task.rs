@@ -46,6 +46,7 @@ use crate::loom::Arc;
 use crate::queue::Link;
 use crate::shared::Shared;
 use crate::state::{COMPLETE, OUTPUT_GONE, State};
+use crate::trace;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
@@ -135,6 +136,8 @@ pub(crate) struct TaskVTable {
     pub(crate) drop_output: unsafe fn(NonNull<Header>),
     /// Returns the cell's memory to the allocator.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// The cell's size in bytes (`Task::<F>::SIZE`): what stays allocated as a husk after [F].
+    pub(crate) size: usize,
 }
 
 /// What the cell holds after the header: the future, then its output, then nothing. A union
@@ -165,6 +168,7 @@ impl<F: Future> Task<F> {
         take_output: Self::take_output,
         drop_output: Self::drop_output,
         dealloc: Self::dealloc,
+        size: Self::SIZE,
     };
 
     /// The number of bytes one cell of this type takes from the allocator.
@@ -187,6 +191,7 @@ impl<F: Future> Task<F> {
                 future: ManuallyDrop::new(future),
             }),
         });
+        trace::spawned(&task.header, Self::SIZE);
         NonNull::from(Box::leak(task)).cast()
     }
 
@@ -334,6 +339,7 @@ impl<F: Future> Task<F> {
             "freed a cell whose future or output is still there: {:?}",
             task.header.state.load()
         );
+        trace::freed(&task.header, Self::SIZE);
         task.header.shared.counters.record_free(Self::SIZE);
         drop(task);
     }

@@ -26,6 +26,7 @@
 
 use crate::context;
 use crate::task::{Header, TaskRef};
+use crate::trace;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};
@@ -72,6 +73,7 @@ fn header<'a>(ptr: *const ()) -> &'a Header {
 /// `Waker::clone`: +1.
 unsafe fn clone(ptr: *const ()) -> RawWaker {
     header(ptr).state.ref_inc();
+    trace::waker_cloned(header(ptr));
     RawWaker::new(ptr, &VTABLE)
 }
 
@@ -79,6 +81,7 @@ unsafe fn clone(ptr: *const ()) -> RawWaker {
 unsafe fn wake(ptr: *const ()) {
     // SAFETY: the waker owned one reference and is being consumed: we adopt it.
     let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
+    trace::wake(task.header(), false);
     if task.header().state.transition_to_notified_by_val() {
         context::schedule(task); // the reference is now the queue entry's
     } // else: `task` drops here, and with it the waker's reference
@@ -86,6 +89,7 @@ unsafe fn wake(ptr: *const ()) {
 
 /// `Waker::wake_by_ref`: +1 if the task gets queued.
 unsafe fn wake_by_ref(ptr: *const ()) {
+    trace::wake(header(ptr), true);
     if header(ptr).state.transition_to_notified_by_ref() {
         // SAFETY: the transition added one reference for the queue entry; we adopt it.
         let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
@@ -95,6 +99,7 @@ unsafe fn wake_by_ref(ptr: *const ()) {
 
 /// `Waker::drop`: -1, and [M] frees the cell if that was the last reference.
 unsafe fn drop_waker(ptr: *const ()) {
+    trace::waker_dropped(header(ptr));
     // SAFETY: the waker owned one reference; dropping the `TaskRef` releases it.
     drop(unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) });
 }

@@ -243,6 +243,10 @@ pub fn check_invariants(s: &Stats) {
         s.live_task_bytes == 0,
         "live_task_bytes: {s}"
     );
+    assert_eq!(s.husks, s.futures_dropped - s.tasks_freed, "husks: {s}");
+    assert_eq!(s.husks == 0, s.husk_bytes == 0, "husk_bytes: {s}");
+    assert!(s.husk_bytes <= s.live_task_bytes, "husk_bytes: {s}");
+    assert!(s.husks_with_handle <= s.husks, "husks_with_handle: {s}");
 }
 
 /// Asserts the named `Stats` fields exactly (and [`check_invariants`]), naming the field that
