@@ -405,11 +405,18 @@ mod on {
     /// The recorder slot in an executor's shared half (`Shared::recorder`).
     pub(crate) type Attached = OnceLock<Recorder>;
 
-    #[inline]
-    fn record(header: &Header, kind: EventKind) {
-        if let Some(recorder) = header.shared.recorder.get() {
-            recorder.record(Some(header.id()), kind);
-        }
+    /// The recorder this task's executor records into, if any: the only check a hook makes
+    /// when none is attached (a load and a compare, inlined at the call site).
+    #[inline(always)]
+    fn attached(header: &Header) -> Option<&Recorder> {
+        header.shared.recorder.get()
+    }
+
+    /// Out of line and marked cold: the recording itself stays out of the executor's hot code.
+    #[cold]
+    #[inline(never)]
+    fn record(recorder: &Recorder, header: &Header, kind: EventKind) {
+        recorder.record(Some(header.id()), kind);
     }
 
     std::thread_local! {
@@ -428,6 +435,7 @@ mod on {
         }
     }
 
+    #[inline]
     pub(crate) fn timer_scope() -> TimerScope {
         TimerScope {
             previous: WAKING_FROM_TIMER
@@ -436,27 +444,47 @@ mod on {
         }
     }
 
-    pub(crate) fn spawned(header: &Header, bytes: usize) {
-        record(
-            header,
-            EventKind::Spawned {
-                bytes: bytes as u64,
+    /// Defines hooks that record one event when a recorder is attached, and otherwise only
+    /// check that none is.
+    macro_rules! hooks {
+        ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) => $kind:expr; )*) => {$(
+            $(#[$doc])*
+            #[inline(always)]
+            pub(crate) fn $name(header: &Header, $($arg: $ty),*) {
+                if let Some(recorder) = attached(header) {
+                    record(recorder, header, $kind);
+                }
+            }
+        )*};
+    }
+
+    hooks! {
+        fn spawned(bytes: usize) => EventKind::Spawned { bytes: bytes as u64 };
+        fn poll_start() => EventKind::PollStart;
+        fn poll_end(ready: bool) => EventKind::PollEnd { ready };
+        fn future_dropped(outcome: Outcome) => EventKind::FutureDropped {
+            outcome: match outcome {
+                Outcome::Completed => Ending::Completed,
+                Outcome::Cancelled => Ending::Cancelled,
+                Outcome::Panicked => Ending::Panicked,
             },
-        );
+        };
+        fn freed(bytes: usize) => EventKind::Freed { bytes: bytes as u64 };
+        fn waker_cloned() => EventKind::WakerCloned;
+        fn waker_dropped() => EventKind::WakerDropped;
+        fn handle_dropped() => EventKind::HandleDropped;
     }
 
-    pub(crate) fn poll_start(header: &Header) {
-        record(header, EventKind::PollStart);
-    }
-
-    pub(crate) fn poll_end(header: &Header, ready: bool) {
-        record(header, EventKind::PollEnd { ready });
-    }
-
+    #[inline(always)]
     pub(crate) fn wake(header: &Header, by_ref: bool) {
-        if header.shared.recorder.get().is_none() {
-            return;
+        if let Some(recorder) = attached(header) {
+            record_wake(recorder, header, by_ref);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_wake(recorder: &Recorder, header: &Header, by_ref: bool) {
         let from = if WAKING_FROM_TIMER.try_with(Cell::get).unwrap_or(false) {
             WakeSource::Timer
         } else if header.shared.on_owner_thread() {
@@ -464,56 +492,39 @@ mod on {
         } else {
             WakeSource::OtherThread
         };
-        record(header, EventKind::Wake { from, by_ref });
+        record(recorder, header, EventKind::Wake { from, by_ref });
     }
 
+    /// Records a cancel only while the task has not completed: a later one does nothing.
+    #[inline(always)]
     fn cancel(header: &Header, by: CancelSource) {
-        if !header.state.load().has(COMPLETE) {
-            record(header, EventKind::Cancel { by });
+        if let Some(recorder) = attached(header) {
+            if !header.state.load().has(COMPLETE) {
+                record(recorder, header, EventKind::Cancel { by });
+            }
         }
     }
 
+    #[inline(always)]
     pub(crate) fn cancel_by_handle(header: &Header) {
         cancel(header, CancelSource::Handle);
     }
 
+    #[inline(always)]
     pub(crate) fn cancel_by_shutdown(header: &Header) {
         cancel(header, CancelSource::Shutdown);
     }
 
-    pub(crate) fn future_dropped(header: &Header, outcome: Outcome) {
-        let outcome = match outcome {
-            Outcome::Completed => Ending::Completed,
-            Outcome::Cancelled => Ending::Cancelled,
-            Outcome::Panicked => Ending::Panicked,
-        };
-        record(header, EventKind::FutureDropped { outcome });
-    }
-
-    pub(crate) fn freed(header: &Header, bytes: usize) {
-        record(
-            header,
-            EventKind::Freed {
-                bytes: bytes as u64,
-            },
-        );
-    }
-
-    pub(crate) fn waker_cloned(header: &Header) {
-        record(header, EventKind::WakerCloned);
-    }
-
-    pub(crate) fn waker_dropped(header: &Header) {
-        record(header, EventKind::WakerDropped);
-    }
-
-    pub(crate) fn handle_dropped(header: &Header) {
-        record(header, EventKind::HandleDropped);
-    }
-
+    #[inline(always)]
     pub(crate) fn run_queue(shared: &Shared, len: usize) {
         if let Some(recorder) = shared.recorder.get() {
-            recorder.record(None, EventKind::RunQueue { len: len as u64 });
+            record_run_queue(recorder, len);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_run_queue(recorder: &Recorder, len: usize) {
+        recorder.record(None, EventKind::RunQueue { len: len as u64 });
     }
 }
