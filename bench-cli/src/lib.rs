@@ -25,9 +25,13 @@ pub mod limits;
 pub mod ours;
 #[cfg(feature = "peers")]
 pub mod peers;
+pub mod plot;
 pub mod report;
 pub mod runtime;
+pub mod sampling;
 pub mod scenarios;
+#[cfg(feature = "trace")]
+pub mod trace_export;
 pub mod work;
 
 /// The unit tests count through the same allocator as the binary.
