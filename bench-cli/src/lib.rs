@@ -20,6 +20,7 @@ pub mod alloc;
 pub mod asyncio;
 pub mod cli;
 pub mod format;
+pub mod holders;
 pub mod ledger;
 pub mod limits;
 pub mod ours;
