@@ -22,17 +22,21 @@
 //! cells and timer entries, and, for asyncio, allocation calls (tracemalloc counts bytes, not
 //! calls). Nothing is estimated.
 
-use std::time::Duration;
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::alloc::{ALLOCATOR, HeapSnapshot};
 use crate::runtime::TaskCounts;
+use crate::sampling::{Reading, Sampler};
 
-/// An open ledger: the allocator's counters at a run's start.
+/// An open ledger: the allocator's counters at a run's start, and the run's samples.
 #[derive(Debug)]
 pub struct Ledger {
     start: HeapSnapshot,
+    /// The heap over time (`sampling.rs`), if this run is sampled.
+    sampler: Option<RefCell<Sampler>>,
 }
 
 /// Task counts and heap at one moment of a run.
@@ -48,6 +52,14 @@ pub struct Moment {
     pub timers_live: Option<u64>,
     /// Heap bytes above the run's start (negative if the run freed older blocks).
     pub heap_bytes: i64,
+    /// Husks: cells whose future is dropped but whose memory is held (`None`: the runtime
+    /// does not say).
+    pub husks: Option<u64>,
+    /// The husks' bytes.
+    pub husk_bytes: Option<u64>,
+    /// Husks still held by their `JoinHandle`; the others are held by wakers (or, until the
+    /// next tick, a queue entry).
+    pub husks_with_handle: Option<u64>,
 }
 
 /// The heap figures of a run, relative to its start.
@@ -174,6 +186,47 @@ impl Ledger {
         ALLOCATOR.reset_peak();
         Ledger {
             start: ALLOCATOR.snapshot(),
+            sampler: None,
+        }
+    }
+
+    /// Opens a ledger that also samples the heap over time into `sampler`, whose buffer was
+    /// allocated before this call: it is part of the baseline, never of the run's figures.
+    /// The samples' clock starts now.
+    pub fn open_sampled(mut sampler: Sampler) -> Ledger {
+        let mut ledger = Ledger::open();
+        sampler.restart(Instant::now());
+        ledger.sampler = Some(RefCell::new(sampler));
+        ledger
+    }
+
+    /// Takes a sample if work number `index` (from 0) is a k-th one; `counts` is read only
+    /// then. Allocates nothing.
+    pub fn sample_kth(&self, index: u64, counts: impl FnOnce() -> TaskCounts) {
+        if let Some(sampler) = &self.sampler {
+            if sampler.borrow().is_due(index) {
+                self.sample(counts());
+            }
+        }
+    }
+
+    /// Takes a sample now. Allocates nothing.
+    pub fn sample(&self, counts: TaskCounts) {
+        if let Some(sampler) = &self.sampler {
+            let moment = self.moment(counts);
+            sampler
+                .borrow_mut()
+                .record(reading(counts.spawned, &moment), None);
+        }
+    }
+
+    /// Records `moment`, taken just now, as a named sample (`after_cancel`, `at_end`, ...);
+    /// `spawned` is the tasks spawned by then.
+    pub fn mark(&self, name: &'static str, spawned: u64, moment: &Moment) {
+        if let Some(sampler) = &self.sampler {
+            sampler
+                .borrow_mut()
+                .record(reading(spawned, moment), Some(name));
         }
     }
 
@@ -190,7 +243,16 @@ impl Ledger {
             live_tasks: counts.live_tasks,
             timers_live: counts.timers_live,
             heap_bytes: self.heap_above_start(),
+            husks: counts.husks,
+            husk_bytes: counts.husk_bytes,
+            husks_with_handle: counts.husks_with_handle,
         }
+    }
+
+    /// [`Ledger::close`], also giving back the sampler with its samples.
+    pub fn close_sampled(mut self, seen: Observations) -> (Accounting, Option<Sampler>) {
+        let sampler = self.sampler.take().map(RefCell::into_inner);
+        (self.close(seen), sampler)
     }
 
     /// Closes the ledger after shutdown and turns what the run observed into its figures.
@@ -228,6 +290,17 @@ impl Ledger {
             },
             yields: seen.yields,
         }
+    }
+}
+
+/// What a sample reads from a moment's figures, `spawned` tasks having been spawned.
+fn reading(spawned: u64, moment: &Moment) -> Reading {
+    Reading {
+        heap_bytes: moment.heap_bytes,
+        cells: moment.live_tasks,
+        futures: spawned.saturating_sub(moment.futures_dropped),
+        husks: moment.husks,
+        husk_bytes: moment.husk_bytes,
     }
 }
 

@@ -62,6 +62,12 @@ impl Runtime for Ours {
         counts(self.executor.stats())
     }
 
+    #[cfg(feature = "trace")]
+    fn trace_into(&self, recorder: &executor::trace::Recorder) -> bool {
+        self.executor.trace_into(recorder);
+        true
+    }
+
     fn shutdown(self) -> TaskCounts {
         let Ours {
             executor,
@@ -85,5 +91,8 @@ fn counts(stats: Stats) -> TaskCounts {
         live_tasks: Some(stats.live_tasks),
         peak_live_tasks: Some(stats.peak_live_tasks),
         timers_live: Some(stats.timers_live),
+        husks: Some(stats.husks),
+        husk_bytes: Some(stats.husk_bytes),
+        husks_with_handle: Some(stats.husks_with_handle),
     }
 }

@@ -52,6 +52,13 @@ pub trait Runtime: Sized {
     /// as the executor's shutdown left them.
     fn shutdown(self) -> TaskCounts;
 
+    /// Records the executor's per-task events into `recorder` (`--trace`); `false` if the
+    /// runtime cannot (a peer's public API has no per-task events).
+    #[cfg(feature = "trace")]
+    fn trace_into(&self, _recorder: &executor::trace::Recorder) -> bool {
+        false
+    }
+
     /// Finishes what a shutdown leaves to a part of the runtime that outlives the runtime
     /// value, before the heap is read after shutdown; not timed. Nothing, except for smol,
     /// whose timers live in `async-io`'s process-wide reactor (see `peers/smol.rs`).
@@ -81,6 +88,13 @@ pub struct TaskCounts {
     pub peak_live_tasks: Option<u64>,
     /// Timer entries registered right now.
     pub timers_live: Option<u64>,
+    /// Husks: cells whose future is dropped but whose memory is still held.
+    pub husks: Option<u64>,
+    /// The husks' bytes.
+    pub husk_bytes: Option<u64>,
+    /// Husks whose `JoinHandle` has not been dropped yet (the rest are held by wakers, or for a
+    /// moment by a queue entry).
+    pub husks_with_handle: Option<u64>,
 }
 
 /// A runtime `--runtime` can name.

@@ -33,7 +33,7 @@ fn record<'a>(report: &'a Value, scenario: &str, runtime: &str) -> &'a Value {
 }
 
 /// The figures a peer keeps to itself: `null`, never a guess.
-const NOT_EXPOSED_BY_PEERS: [&str; 13] = [
+const NOT_EXPOSED_BY_PEERS: [&str; 16] = [
     "/tasks/tasks_freed",
     "/tasks/live_at_end",
     "/tasks/live_after_shutdown",
@@ -47,6 +47,9 @@ const NOT_EXPOSED_BY_PEERS: [&str; 13] = [
     "/moments/after_shutdown/tasks_freed",
     "/moments/after_shutdown/live_tasks",
     "/moments/after_shutdown/timers_live",
+    "/moments/after_shutdown/husks",
+    "/moments/after_shutdown/husk_bytes",
+    "/moments/after_shutdown/husks_with_handle",
 ];
 
 /// What the works count from the outside, exactly, on every Rust runtime.

@@ -62,12 +62,15 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/ratio_to_ours", Kind::Null),
 ];
 
-const MOMENT_FIELDS: [&str; 5] = [
+const MOMENT_FIELDS: [&str; 8] = [
     "futures_dropped",
     "tasks_freed",
     "live_tasks",
     "timers_live",
     "heap_bytes",
+    "husks",
+    "husk_bytes",
+    "husks_with_handle",
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -147,6 +147,9 @@ impl<S: SlotsHome> PeerScheduler<S> {
             live_tasks: None,
             peak_live_tasks: None,
             timers_live: None,
+            husks: None,
+            husk_bytes: None,
+            husks_with_handle: None,
         }
     }
 

@@ -13,11 +13,13 @@ use super::{Outcome, let_works_start};
 /// Registers N works, lets them start, stops the scheduler; records the moment right after
 /// `stop()` returned.
 pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
-    for _ in 0..tasks {
+    for i in 0..tasks {
         runtime.register_work();
+        ledger.sample_kth(i, || runtime.counts());
     }
     let mut outcome = Outcome::default();
     outcome.note_start(let_works_start(runtime).await);
+    ledger.sample(runtime.counts());
     outcome.cancels_requested = runtime.registered() as u64;
     runtime.stop();
     outcome.after_cancel = Some(ledger.moment(runtime.counts()));

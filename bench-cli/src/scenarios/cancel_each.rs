@@ -14,7 +14,7 @@ use super::{Outcome, let_works_start};
 /// Runs the N cycles; records the moment right after the last `unregister()` returned.
 pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
     let mut outcome = Outcome::default();
-    for _ in 0..tasks {
+    for i in 0..tasks {
         let index = runtime.register_work();
         outcome.note_start(let_works_start(runtime).await);
         if runtime.unregister(index) {
@@ -22,6 +22,7 @@ pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outco
         }
         // Reads counters only: no allocation inside the measured loop.
         outcome.after_cancel = Some(ledger.moment(runtime.counts()));
+        ledger.sample_kth(i, || runtime.counts());
     }
     outcome
 }

@@ -7,7 +7,8 @@
 //! ```text
 //! ledger opened (peak reset)      ── heap start
 //! runtime made (executor + scheduler)
-//! block_on(body)                  ── timed; the body may record `after_cancel`
+//! block_on(body)                  ── timed; the body may record `after_cancel`, and samples
+//!                                    the heap at every k-th work (`sampling.rs`)
 //!                                 ── moment `at_end`
 //! block_on(catch_up)              ── moment `after_tick` (yield until every cancelled
 //!                                    future is dropped: one yield on ours)
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::ledger::{Ledger, Measurement, Moment, Moments, Observations, Yields};
 use crate::runtime::Runtime;
+use crate::sampling::Sampler;
 use crate::work;
 
 /// One of the four scenarios.
@@ -103,7 +105,7 @@ impl Scenario {
         match self {
             Scenario::CancelEach => cancel_each::body(runtime, tasks, ledger).await,
             Scenario::CancelBatch => cancel_batch::body(runtime, tasks, ledger).await,
-            Scenario::NoCancel => no_cancel::body(runtime, tasks).await,
+            Scenario::NoCancel => no_cancel::body(runtime, tasks, ledger).await,
             Scenario::Baseline => baseline::body(runtime).await,
         }
     }
@@ -198,27 +200,59 @@ async fn catch_up<R: Runtime>(runtime: &R, cancels_requested: u64) -> u64 {
 
 /// Runs `scenario` once with `tasks` works on a fresh `R` and measures it.
 pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
+    run::<R>(scenario, tasks, Ledger::open(), |_| {}).0
+}
+
+/// [`measure`], also sampling the heap over time into `sampler` (allocated by the caller,
+/// before the run) at every k-th work and at each moment; `attach` is called with the runtime
+/// right after it is made (`--trace` attaches a recorder there). Gives the sampler back.
+pub fn measure_sampled<R: Runtime>(
+    scenario: Scenario,
+    tasks: u64,
+    sampler: Sampler,
+    attach: impl FnOnce(&R),
+) -> (Measurement, Sampler) {
+    let (measurement, sampler) = run::<R>(scenario, tasks, Ledger::open_sampled(sampler), attach);
+    (
+        measurement,
+        sampler.expect("a sampled ledger gives its sampler back"),
+    )
+}
+
+fn run<R: Runtime>(
+    scenario: Scenario,
+    tasks: u64,
+    ledger: Ledger,
+    attach: impl FnOnce(&R),
+) -> (Measurement, Option<Sampler>) {
     work::reset_counters();
-    let ledger = Ledger::open();
     let runtime = R::new();
+    attach(&runtime);
+    ledger.sample(runtime.counts());
 
     let started = Instant::now();
     let outcome = runtime.block_on(scenario.body(&runtime, tasks, &ledger));
     let body_time = started.elapsed();
     let end_counts = runtime.counts();
     let at_end = ledger.moment(end_counts);
+    if let Some(after_cancel) = &outcome.after_cancel {
+        ledger.mark("after_cancel", end_counts.spawned, after_cancel);
+    }
+    ledger.mark("at_end", end_counts.spawned, &at_end);
     let registered_at_end = runtime.registered();
 
     let tick_yields = runtime.block_on(catch_up(&runtime, outcome.cancels_requested));
     let after_tick = ledger.moment(runtime.counts());
+    ledger.mark("after_tick", end_counts.spawned, &after_tick);
 
     let started = Instant::now();
     let shutdown_counts = runtime.shutdown();
     let shutdown_time = started.elapsed();
     R::finish_shutdown();
     let after_shutdown = ledger.moment(shutdown_counts);
+    ledger.mark("after_shutdown", end_counts.spawned, &after_shutdown);
 
-    let accounting = ledger.close(Observations {
+    let (accounting, sampler) = ledger.close_sampled(Observations {
         at_end: end_counts,
         registered_at_end,
         cancels_requested: outcome.cancels_requested,
@@ -235,11 +269,12 @@ pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
             catch_up: tick_yields,
         },
     });
-    Measurement {
+    let measurement = Measurement {
         body_time,
         shutdown_time,
         accounting,
-    }
+    };
+    (measurement, sampler)
 }
 
 /// The wall time of `scenario`'s body alone, on a fresh `R`, for the criterion benches: the

@@ -5,16 +5,19 @@
 //! executor's shutdown drops them. It is the point of comparison for the two cancelling
 //! scenarios: the same N tasks, freed by shutdown instead of by cancel.
 
+use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 
 use super::{Outcome, let_works_start};
 
 /// Registers N works and lets them start; cancels nothing.
-pub async fn body<R: Runtime>(runtime: &R, tasks: u64) -> Outcome {
-    for _ in 0..tasks {
+pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
+    for i in 0..tasks {
         runtime.register_work();
+        ledger.sample_kth(i, || runtime.counts());
     }
     let mut outcome = Outcome::default();
     outcome.note_start(let_works_start(runtime).await);
+    ledger.sample(runtime.counts());
     outcome
 }
