@@ -90,6 +90,7 @@
 //! assert_eq!((stats.futures_dropped, stats.tasks_freed, stats.timers_live), (1, 1, 0));
 //! ```
 
+mod cancel_now;
 mod clock;
 mod context;
 mod error;
@@ -105,6 +106,7 @@ mod slim_waker;
 mod state;
 mod stats;
 mod task;
+mod timeout;
 mod timer;
 mod waker;
 mod yield_now;
@@ -115,4 +117,5 @@ pub use join::JoinHandle;
 pub use sleep::{Sleep, sleep};
 pub use stats::Stats;
 pub use task::TaskId;
+pub use timeout::{Elapsed, Timeout, timeout};
 pub use yield_now::{YieldNow, yield_now};

@@ -31,7 +31,8 @@
 //! - **drop the future** (\[F\]: the stage goes from future to output): the future's destructor
 //!   runs, and with it everything the future owns (its boxes, its timer entry, the wakers it
 //!   registered elsewhere). This always happens on the executor thread, when the future returns
-//!   `Ready` or when the run loop reaches a cancelled task (or shutdown does).
+//!   `Ready` or when the run loop reaches a cancelled task (or shutdown does), or inside
+//!   `JoinHandle::cancel_now`.
 //! - **free the cell** (\[M\], `dealloc`): the cell's bytes go back to the allocator. This
 //!   happens when the reference count reaches zero, on whichever thread dropped the last
 //!   reference — possibly a foreign thread dropping the last `Waker`. By then the future is gone
@@ -263,7 +264,8 @@ impl<F: Future> Task<F> {
     }
 
     /// # Safety
-    /// `ptr` is a live `Task<F>` whose future is still there; executor thread, not `RUNNING`.
+    /// `ptr` is a live `Task<F>` whose future is still there; executor thread; the caller has
+    /// claimed the future for the drop by setting `RUNNING` (run loop, shutdown, `cancel_now`).
     unsafe fn drop_future(ptr: NonNull<Header>) -> Outcome {
         // SAFETY: forwarded from the caller.
         let stage = unsafe { Self::stage(ptr) };
