@@ -55,7 +55,11 @@ fn idle_sleeping_task_is_dropped_inside_the_call_and_freed_with_its_handle() {
     assert!(handle.cancel_now());
     // [F] happened inside the call: the destructor ran, the buffer and the timer entry are gone.
     assert_eq!(drops.get(), 1);
-    assert_eq!(Heap::now().since(before).bytes, cell as i64, "only the cell is left");
+    assert_eq!(
+        Heap::now().since(before).bytes,
+        cell as i64,
+        "only the cell is left"
+    );
     assert_stats!(ex.stats(), {
         futures_dropped: 1, cancelled: 1, timers_live: 0, live_tasks: 1, tasks_freed: 0,
     });
