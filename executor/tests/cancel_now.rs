@@ -7,13 +7,14 @@ mod support;
 
 use executor::{Executor, JoinHandle, sleep, spawn, yield_now};
 use std::cell::RefCell;
-use std::future::{pending, poll_fn};
+use std::future::{Future, pending, poll_fn};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 use support::{
-    Counter, Log, OnDrop, Probe, WakerSlot, assert_stats, guarded, pending_with_waker, poll_once,
-    tick, within, yield_forever,
+    Counter, Log, OnDrop, Probe, WakerSlot, assert_stats, guarded, pending_with_waker, tick,
+    within, yield_forever,
 };
 use workspace_tests::counting::{CountingAlloc, Delta, Heap};
 
@@ -377,8 +378,11 @@ fn awaiter_woken_when_cancel_now_completes_the_task() {
         let waiter = {
             let target = target.clone();
             ex.spawn(async move {
+                // Polls the handle once with this task's waker; the borrow ends inside.
+                let poll_target =
+                    || poll_fn(|cx| Poll::Ready(Pin::new(&mut *target.borrow_mut()).poll(cx)));
                 // Registers this task's waker in the join-waker table ...
-                let first = poll_once(&mut *target.borrow_mut()).await;
+                let first = poll_target().await;
                 assert!(first.is_pending());
                 // ... and waits without any other waker: only the join waker can wake it.
                 let mut waited = false;
@@ -390,8 +394,7 @@ fn awaiter_woken_when_cancel_now_completes_the_task() {
                     }
                 })
                 .await;
-                let mut target = target.borrow_mut();
-                poll_once(&mut *target).await.map(|result| result.is_err())
+                poll_target().await.map(|result| result.is_err())
             })
         };
         tick(&ex);
