@@ -116,3 +116,16 @@ fn husks_of_different_sizes_add_up() {
     drop(small);
     assert_eq!(husks(ex.stats()), (0, 0, 0));
 }
+
+#[test]
+fn cancel_now_leaves_a_husk_held_by_the_handle_until_it_is_dropped() {
+    let ex = Executor::new();
+    let handle = ex.spawn(sleep(Duration::from_secs(1000)));
+    let cell = ex.stats().live_task_bytes;
+    tick(&ex);
+    assert!(handle.cancel_now()); // [F] inside the call
+    assert_eq!(husks(ex.stats()), (1, cell, 1));
+    drop(handle); // [M] at once, no tick
+    assert_eq!(husks(ex.stats()), (0, 0, 0));
+    assert_eq!(ex.stats().tasks_freed, 1);
+}

@@ -291,3 +291,22 @@ fn one_recorder_per_executor() {
     ex.trace_into(&Recorder::with_capacity(1));
     ex.trace_into(&Recorder::with_capacity(1));
 }
+
+#[test]
+fn cancel_now_records_f_inside_the_call_and_m_at_the_handles_drop() {
+    let recorder = Recorder::with_capacity(64);
+    let ex = Executor::new();
+    ex.trace_into(&recorder);
+    let task = ex.spawn(sleep(FOREVER));
+    let id = task.id();
+    tick(&ex);
+    assert!(task.cancel_now());
+    assert_eq!(
+        names(&of(&recorder.events(), id)),
+        ["A", "poll", "waker+", "poll_end", "cancel", "waker-", "F"]
+    );
+    drop(task);
+    let kinds = of(&recorder.events(), id);
+    assert_eq!(names(&kinds[kinds.len() - 2..]), ["handle_dropped", "M"]);
+    assert_eq!(outstanding_wakers(&kinds), 0);
+}
