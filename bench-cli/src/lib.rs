@@ -23,6 +23,7 @@ pub mod format;
 pub mod holders;
 pub mod ledger;
 pub mod limits;
+pub mod observe;
 pub mod ours;
 #[cfg(feature = "peers")]
 pub mod peers;
