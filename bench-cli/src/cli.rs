@@ -74,6 +74,17 @@ pub struct Cli {
     /// Write the report to FILE instead of standard output (checked before any work).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Write the run as Chrome trace-event JSON to FILE (open it in ui.perfetto.dev or
+    /// chrome://tracing): a track per task of ours, [A] to [M], and the heap, cells, futures
+    /// and husks as counter tracks. A traced run's timings are not comparable.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Draw the heap over time to FILE as SVG: a chart per scenario, a line per runtime, the
+    /// moments marked.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }
 
 impl Cli {

@@ -24,8 +24,10 @@ use bench_cli::alloc::Counted;
 use bench_cli::asyncio;
 use bench_cli::cli::{self, Cli, Stop};
 use bench_cli::format;
+use bench_cli::holders;
 use bench_cli::ledger::Measurement;
 use bench_cli::limits;
+use bench_cli::observe::{self, NOT_COMPARABLE, Observer};
 use bench_cli::ours::Ours;
 #[cfg(feature = "peers")]
 use bench_cli::peers::{Smol, Tokio};
@@ -83,16 +85,36 @@ fn run(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), Failure> {
     } else {
         None
     };
-    let mut output = cli.output.as_deref().map(OutputFile::open).transpose()?;
+    let Files {
+        output,
+        trace: trace_file,
+        plot: plot_file,
+    } = Files::open(&cli)?;
+    if cli.trace.is_some() {
+        if !cfg!(feature = "trace") {
+            Files::abandon([output, trace_file, plot_file]);
+            return Err(Failure::Usage(
+                "error: --trace needs a build with the `trace` feature (on by default)".to_string(),
+            ));
+        }
+        say_on_stderr(&format!("note: {NOT_COMPARABLE}"));
+    }
+    let mut observer = Observer::new(cli.trace.is_some());
 
     let measured = warm_up_and_check_memory(&cli, &scenarios, &runtimes, python.as_deref())
-        .and_then(|()| measure_all(&cli, &scenarios, &runtimes, python.as_deref()));
+        .and_then(|()| {
+            measure_all(
+                &cli,
+                &scenarios,
+                &runtimes,
+                python.as_deref(),
+                &mut observer,
+            )
+        });
     let records = match measured {
         Ok(records) => records,
         Err(failure) => {
-            if let Some(file) = output.take() {
-                file.abandon();
-            }
+            Files::abandon([output, trace_file, plot_file]);
             return Err(failure);
         }
     };
@@ -103,12 +125,81 @@ fn run(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), Failure> {
         tasks: cli.tasks,
         repeat: cli.repeat,
         scenarios: records,
+        samples: observer.rows(),
+        traced: observer.traces().then_some(NOT_COMPARABLE),
     };
     report.compute_ratios();
-    let text = format::render(&report, cli.format);
+    if let Some(file) = trace_file {
+        let others: Vec<&str> = runtimes
+            .iter()
+            .filter(|&&runtime| runtime == RuntimeKind::Asyncio)
+            .map(|runtime| runtime.name())
+            .collect();
+        file.write(&observer.trace(&others).to_string())?;
+    }
+    if let Some(file) = plot_file {
+        let title = "Heap above each scenario's start, over time";
+        let svg = observer
+            .plot(title)
+            .map_err(|error| Failure::Output(format!("error: cannot draw --plot: {error}")))?;
+        file.write(&svg)?;
+    }
+    let mut text = format::render(&report, cli.format);
+    if cli.format == format::Format::Table {
+        if let Some(lines) = holders::report(&observe::leftovers(&report.scenarios)) {
+            text.push('\n');
+            text.push_str(&lines);
+        }
+    }
     match output {
         Some(file) => file.write(&text),
         None => write_stdout(&text),
+    }
+}
+
+/// The files a run writes, opened before any work so that an unwritable one is refused first.
+struct Files {
+    output: Option<OutputFile>,
+    trace: Option<OutputFile>,
+    plot: Option<OutputFile>,
+}
+
+impl Files {
+    /// Opens `--output`, `--trace` and `--plot`, as given; if one cannot be written, the ones
+    /// already opened are given up again.
+    fn open(cli: &Cli) -> Result<Files, Failure> {
+        let mut opened: Vec<Option<OutputFile>> = Vec::new();
+        for (path, flag) in [
+            (&cli.output, "--output"),
+            (&cli.trace, "--trace"),
+            (&cli.plot, "--plot"),
+        ] {
+            match path
+                .as_deref()
+                .map(|path| OutputFile::open(path, flag))
+                .transpose()
+            {
+                Ok(file) => opened.push(file),
+                Err(failure) => {
+                    Files::abandon(opened);
+                    return Err(failure);
+                }
+            }
+        }
+        let mut opened = opened.into_iter();
+        let mut next = || opened.next().flatten();
+        Ok(Files {
+            output: next(),
+            trace: next(),
+            plot: next(),
+        })
+    }
+
+    /// Gives up every file given (the run failed).
+    fn abandon(files: impl IntoIterator<Item = Option<OutputFile>>) {
+        for file in files.into_iter().flatten() {
+            file.abandon();
+        }
     }
 }
 
@@ -176,14 +267,16 @@ fn measure_all(
     scenarios: &[Scenario],
     runtimes: &[RuntimeKind],
     python: Option<&Path>,
+    observer: &mut Observer,
 ) -> Result<Vec<ScenarioReport>, Failure> {
     let here = in_process(runtimes);
     let mut folded: Vec<Vec<(RuntimeKind, ScenarioReport)>> = Vec::new();
     for &scenario in scenarios {
         let mut runs: Vec<Vec<Measurement>> = vec![Vec::new(); here.len()];
-        for _ in 0..cli.repeat {
+        for repeat in 0..cli.repeat {
             for (index, &runtime) in here.iter().enumerate() {
-                runs[index].push(measure_on(runtime, scenario, cli.tasks));
+                // Every measured run is sampled; the first of each is kept (and traced).
+                runs[index].push(observer.measure(runtime, scenario, cli.tasks, repeat == 0));
             }
         }
         folded.push(
@@ -225,12 +318,14 @@ struct OutputFile {
     file: File,
     /// Whether we made it: if the run fails after all, we remove it again.
     created: bool,
+    /// The flag that named it, for error messages.
+    flag: String,
 }
 
 impl OutputFile {
     /// Opens `path` for writing without truncating it yet, so that a run refused later leaves
     /// an existing file as it was.
-    fn open(path: &Path) -> Result<OutputFile, Failure> {
+    fn open(path: &Path, flag: &str) -> Result<OutputFile, Failure> {
         let created = !path.exists();
         OpenOptions::new()
             .write(true)
@@ -241,12 +336,17 @@ impl OutputFile {
                 path: path.to_path_buf(),
                 file,
                 created,
+                flag: String::new(),
             })
             .map_err(|error| {
                 Failure::Usage(format!(
-                    "error: cannot write --output {}: {error}",
+                    "error: cannot write {flag} {}: {error}",
                     path.display()
                 ))
+            })
+            .map(|mut file| {
+                file.flag = flag.to_string();
+                file
             })
     }
 
@@ -263,7 +363,8 @@ impl OutputFile {
         .and_then(|()| self.file.flush())
         .map_err(|error| {
             Failure::Output(format!(
-                "error: cannot write --output {}: {error}",
+                "error: cannot write {} {}: {error}",
+                self.flag,
                 self.path.display()
             ))
         })
@@ -275,6 +376,7 @@ impl OutputFile {
             path,
             file,
             created,
+            ..
         } = self;
         drop(file);
         if created {

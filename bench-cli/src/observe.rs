@@ -22,6 +22,10 @@ use crate::runtime::{Runtime, RuntimeKind};
 use crate::sampling::{self, Sample, SampleRow, Sampler};
 use crate::scenarios::{Scenario, measure_sampled};
 
+/// What a traced run says about its timings (on stderr, in the report and in the trace).
+pub const NOT_COMPARABLE: &str = "timings of a traced run are not comparable with an untraced \
+    run's: each task event takes a lock and reads the clock";
+
 /// Room in the recorder's buffer per task: a traced task records about nine events (\[A\], a
 /// poll's start and end, a waker clone and drop, cancel, handle dropped, \[F\], \[M\]), and the
 /// run loop one queue length per look at its timer.

@@ -164,8 +164,9 @@ where
     let lowest = samples().map(|s| s.heap_bytes as f64).fold(0.0, f64::min);
     let time = time_unit(longest_s);
     let bytes = byte_unit(highest.max(-lowest));
-    let x_max = (longest_s / time.scale * 1.05).max(1e-3);
-    let y_max = (highest / bytes.scale * 1.1).max(1.0);
+    // Room on the right and at the top for the moments' labels.
+    let x_max = (longest_s / time.scale * 1.15).max(1e-3);
+    let y_max = (highest / bytes.scale * 1.2).max(1.0);
     let y_min = lowest / bytes.scale * 1.1;
 
     let mut plot = ChartBuilder::on(area)
@@ -185,7 +186,7 @@ where
         .draw()
         .map_err(|e| e.to_string())?;
 
-    for line in &chart.lines {
+    for (index, line) in chart.lines.iter().enumerate() {
         let colour = colour(line.runtime);
         let points = line
             .samples
@@ -195,16 +196,36 @@ where
             .map_err(|e| e.to_string())?
             .label(line.runtime)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
-        let moments = line.samples.iter().filter_map(|s| {
-            s.moment
-                .map(|m| (s.t_s / time.scale, s.heap_bytes as f64 / bytes.scale, m))
-        });
-        plot.draw_series(moments.map(|(x, y, moment)| {
+        // Moments that land on the same spot (a body that returns right after its last
+        // cancel, say) share one marker and one label; each runtime's labels sit at their own
+        // height so that two lines' labels do not overprint.
+        let mut marks: Vec<(f64, f64, String)> = Vec::new();
+        for sample in line.samples {
+            let Some(moment) = sample.moment else {
+                continue;
+            };
+            let (x, y) = (
+                sample.t_s / time.scale,
+                sample.heap_bytes as f64 / bytes.scale,
+            );
+            match marks.last_mut() {
+                Some((last_x, last_y, label))
+                    if (x - *last_x).abs() <= x_max * 0.01
+                        && (y - *last_y).abs() <= (y_max - y_min) * 0.02 =>
+                {
+                    label.push_str(" · ");
+                    label.push_str(moment_label(moment));
+                }
+                _ => marks.push((x, y, moment_label(moment).to_string())),
+            }
+        }
+        let lift = -14 - 12 * index as i32;
+        plot.draw_series(marks.into_iter().map(|(x, y, label)| {
             EmptyElement::at((x, y))
                 + Circle::new((0, 0), 4, colour.filled())
                 + Text::new(
-                    moment_label(moment).to_string(),
-                    (6, -14),
+                    label,
+                    (6, lift),
                     ("sans-serif", 11).into_font().color(&colour),
                 )
         }))

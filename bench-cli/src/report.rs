@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::ledger::{Accounting, HeapFigures, Measurement, Moments, TaskFigures, Yields};
+use crate::sampling::SampleRow;
 use crate::scenarios::Scenario;
 
 /// Version of the JSON layout. Raised whenever a field is renamed, moved or removed.
@@ -38,6 +39,12 @@ pub struct Report {
     /// One record per scenario and runtime: scenario by scenario, each with its runtimes in the
     /// order of `runtimes`.
     pub scenarios: Vec<ScenarioReport>,
+    /// The heap over time (`sampling.rs`): one row per sample of each scenario's first run on
+    /// each runtime, long-form (`pandas.DataFrame(report["samples"])`).
+    pub samples: Vec<SampleRow>,
+    /// Set when the run was traced (`--trace`): its timings are not comparable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traced: Option<&'static str>,
 }
 
 /// One scenario on one runtime, all its runs folded together.

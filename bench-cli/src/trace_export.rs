@@ -38,9 +38,7 @@ use crate::sampling::Sample;
 /// docs).
 pub const MAX_TASK_TRACKS: usize = 1000;
 
-/// What the trace says about a traced run's timings.
-pub const NOT_COMPARABLE: &str = "timings of a traced run are not comparable with an untraced \
-    run's: each task event takes a lock and reads the clock";
+pub use crate::observe::NOT_COMPARABLE;
 
 /// One scenario run on one runtime, as the trace shows it.
 #[derive(Clone, Copy, Debug)]

@@ -60,7 +60,8 @@ pub fn signed(value: &Value, path: &str) -> i64 {
         .unwrap_or_else(|| panic!("{path} is not a number in {value:#}"))
 }
 
-/// `value` without its wall times: what must be the same on every run.
+/// `value` without its wall times (and its samples' times and resident sets): what must be the
+/// same on every run.
 pub fn without_times(value: &Value) -> Value {
     let mut value = value.clone();
     if let Some(scenarios) = value.get_mut("scenarios").and_then(Value::as_array_mut) {
@@ -69,6 +70,14 @@ pub fn without_times(value: &Value) -> Value {
         }
     } else {
         strip_time(&mut value);
+    }
+    // A sample's time and the process's resident set vary; its heap and counts do not.
+    if let Some(samples) = value.get_mut("samples").and_then(Value::as_array_mut) {
+        for sample in samples {
+            let sample = sample.as_object_mut().expect("a sample is an object");
+            sample.remove("t_s");
+            sample.remove("rss_bytes");
+        }
     }
     value
 }
