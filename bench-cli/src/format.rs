@@ -380,7 +380,8 @@ fn lines(columns: &[&ScenarioReport], repeated: bool) -> Vec<Line> {
     lines
 }
 
-/// The lines of one moment: futures dropped, cells freed, live tasks, timers, heap.
+/// The lines of one moment: futures dropped, cells freed, live tasks, timers, husks and what
+/// holds them, heap.
 fn moment_lines(
     lines: &mut Vec<Line>,
     title: &'static str,
@@ -401,6 +402,22 @@ fn moment_lines(
     lines.push(Line::Figure("cells freed", each(|m| maybe(m.tasks_freed))));
     lines.push(Line::Figure("live tasks", each(|m| maybe(m.live_tasks))));
     lines.push(Line::Figure("timers live", each(|m| maybe(m.timers_live))));
+    lines.push(Line::Figure(
+        "husks (future dropped, cell held)",
+        each(|m| maybe(m.husks)),
+    ));
+    lines.push(Line::Figure("  their bytes", each(|m| maybe(m.husk_bytes))));
+    lines.push(Line::Figure(
+        "  held by a JoinHandle",
+        each(|m| maybe(m.husks_with_handle)),
+    ));
+    lines.push(Line::Figure(
+        "  held by wakers or a queue entry",
+        each(|m| match (m.husks, m.husks_with_handle) {
+            (Some(husks), Some(with_handle)) => count(husks - with_handle),
+            _ => "–".to_string(),
+        }),
+    ));
     lines.push(Line::Figure(
         "heap above start (B)",
         each(|m| signed(m.heap_bytes)),
