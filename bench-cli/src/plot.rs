@@ -49,6 +49,19 @@ pub fn moment_label(moment: &str) -> &str {
     }
 }
 
+/// `100000` as `100 000`.
+fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// The runtime's line colour as SVG writes it (`#1F77B4`): how a test finds a runtime's line.
 pub fn colour_hex(runtime: &str) -> String {
     let RGBColor(r, g, b) = colour(runtime);
@@ -171,7 +184,7 @@ where
 
     let mut plot = ChartBuilder::on(area)
         .caption(
-            format!("{} (N = {})", chart.scenario, chart.tasks),
+            format!("{} (N = {})", chart.scenario, grouped(chart.tasks)),
             ("sans-serif", 16),
         )
         .margin(12)
@@ -306,5 +319,9 @@ mod tests {
         assert_eq!(byte_unit(50e6).name, "MiB");
         assert_eq!(time_unit(0.5).name, "ms");
         assert_eq!(time_unit(20.0).name, "s");
+        assert_eq!(
+            (grouped(20), grouped(100_000)),
+            ("20".to_string(), "100 000".to_string())
+        );
     }
 }
