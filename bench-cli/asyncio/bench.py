@@ -110,6 +110,46 @@ HAS_AFTER_CANCEL, PEAK = 18, 19
 SLOTS = 20
 
 
+# The heap over time (bench-cli's sampling.rs): at every k-th work, k = N / 200 (at least 1),
+# and at each moment, a row (seconds since the start, heap bytes above the start, live futures,
+# moment) into a typed array allocated before the run, as the readings are.
+SAMPLES_PER_RUN = 200
+SAMPLE_SLACK = 64
+SAMPLE_WIDTH = 4
+# Which moment a sample is: 0 none, then:
+MOMENT_CODES = {AFTER_CANCEL: 1, AT_END: 2, AFTER_TICK: 3, AFTER_SHUTDOWN: 4}
+# Slots of `sampling`: samples taken, k, the start in perf_counter_ns, the capacity in rows.
+TAKEN, EVERY, T0, CAPACITY = 0, 1, 2, 3
+
+
+def new_samples(tasks):
+    every = max(tasks // SAMPLES_PER_RUN, 1)
+    capacity = min(tasks // every, SAMPLES_PER_RUN) + SAMPLE_SLACK
+    sampling = array("q", [0, every, 0, capacity])
+    return sampling, array("d", bytes(8 * SAMPLE_WIDTH * capacity))
+
+
+def sample(sampling, samples, readings, spawned, heap_bytes, dropped, code):
+    taken = sampling[TAKEN]
+    if taken < sampling[CAPACITY]:
+        row = taken * SAMPLE_WIDTH
+        samples[row] = (time.perf_counter_ns() - sampling[T0]) / 1e9
+        samples[row + 1] = heap_bytes
+        samples[row + 2] = spawned - dropped
+        samples[row + 3] = code
+        sampling[TAKEN] = taken + 1
+
+
+def sample_now(sampling, samples, readings, spawned):
+    heap = tracemalloc.get_traced_memory()[0] - readings[START]
+    sample(sampling, samples, readings, spawned, heap, COUNTS[DROPPED], 0)
+
+
+def sample_moment(sampling, samples, readings, spawned, slot):
+    sample(sampling, samples, readings, spawned, readings[slot + 1], readings[slot],
+           MOMENT_CODES[slot])
+
+
 def open_ledger(readings):
     """Opens the ledger: the peak pulled down to now, the start remembered."""
     tracemalloc.reset_peak()
@@ -162,33 +202,41 @@ async def catch_up(readings):
             raise RuntimeError(f"{dropped} of {cancels_requested} cancelled works ended")
 
 
-async def cancel_each(scheduler, tasks, readings):
-    for _ in range(tasks):
+async def cancel_each(scheduler, tasks, readings, sampling, samples):
+    for i in range(tasks):
         index = scheduler.register(work)
         note_start(readings, await let_works_start(scheduler))
         if scheduler.unregister(index):
             readings[CANCELS_REQUESTED] += 1
         take_moment(readings, AFTER_CANCEL)
+        if i % sampling[EVERY] == 0:
+            sample_now(sampling, samples, readings, scheduler.spawned)
     readings[HAS_AFTER_CANCEL] = 1
 
 
-async def cancel_batch(scheduler, tasks, readings):
-    for _ in range(tasks):
+async def cancel_batch(scheduler, tasks, readings, sampling, samples):
+    for i in range(tasks):
         scheduler.register(work)
+        if i % sampling[EVERY] == 0:
+            sample_now(sampling, samples, readings, scheduler.spawned)
     note_start(readings, await let_works_start(scheduler))
+    sample_now(sampling, samples, readings, scheduler.spawned)
     readings[CANCELS_REQUESTED] = len(scheduler)
     scheduler.stop()
     take_moment(readings, AFTER_CANCEL)
     readings[HAS_AFTER_CANCEL] = 1
 
 
-async def no_cancel(scheduler, tasks, readings):
-    for _ in range(tasks):
+async def no_cancel(scheduler, tasks, readings, sampling, samples):
+    for i in range(tasks):
         scheduler.register(work)
+        if i % sampling[EVERY] == 0:
+            sample_now(sampling, samples, readings, scheduler.spawned)
     note_start(readings, await let_works_start(scheduler))
+    sample_now(sampling, samples, readings, scheduler.spawned)
 
 
-async def baseline(scheduler, tasks, readings):
+async def baseline(scheduler, tasks, readings, sampling, samples):
     note_start(readings, await let_works_start(scheduler))
 
 
@@ -213,21 +261,28 @@ def shut_down(loop):
     loop.close()
 
 
-def measure(name, tasks):
+def measure(name, tasks, keep_samples=False):
     """Runs scenario `name` once with `tasks` works on a fresh loop and measures it."""
     body = BODIES[name]
     readings = array("q", bytes(8 * SLOTS))
     times = array("q", bytes(8 * 4))
+    sampling, samples = new_samples(tasks)
     gc.collect()
     reset_counts()
     open_ledger(readings)
+    sampling[T0] = time.perf_counter_ns()
     loop = asyncio.new_event_loop()
     scheduler = WorkScheduler(loop)
+    sample_now(sampling, samples, readings, 0)
 
     times[0] = time.perf_counter_ns()
-    loop.run_until_complete(body(scheduler, tasks, readings))
+    loop.run_until_complete(body(scheduler, tasks, readings, sampling, samples))
     times[1] = time.perf_counter_ns()
     take_moment(readings, AT_END)
+    spawned = scheduler.spawned
+    if readings[HAS_AFTER_CANCEL]:
+        sample_moment(sampling, samples, readings, spawned, AFTER_CANCEL)
+    sample_moment(sampling, samples, readings, spawned, AT_END)
     readings[SPAWNED] = scheduler.spawned
     readings[POLLED] = COUNTS[FIRST_POLLS]
     readings[CANCELLED] = COUNTS[UNFINISHED]
@@ -236,6 +291,7 @@ def measure(name, tasks):
 
     loop.run_until_complete(catch_up(readings))
     take_moment(readings, AFTER_TICK)
+    sample_moment(sampling, samples, readings, spawned, AFTER_TICK)
 
     times[2] = time.perf_counter_ns()
     shut_down(loop)
@@ -244,8 +300,15 @@ def measure(name, tasks):
     gc.collect()
     times[3] = time.perf_counter_ns()
     take_moment(readings, AFTER_SHUTDOWN)
+    sample_moment(sampling, samples, readings, spawned, AFTER_SHUTDOWN)
     readings[PEAK] = tracemalloc.get_traced_memory()[1] - readings[START]
-    return record(readings, times)
+    result = record(readings, times)
+    if keep_samples:
+        taken = sampling[TAKEN] * SAMPLE_WIDTH
+        result["samples"] = [
+            list(samples[row:row + SAMPLE_WIDTH]) for row in range(0, taken, SAMPLE_WIDTH)
+        ]
+    return result
 
 
 def moment(readings, slot):
@@ -307,7 +370,8 @@ def main():
         measure(name, min(args.tasks, WARM_UP_TASKS))
     scenarios = []
     for name in names:
-        runs = [measure(name, args.tasks) for _ in range(args.repeat)]
+        # Every run is sampled alike; the first one's samples are reported.
+        runs = [measure(name, args.tasks, keep_samples=(run == 0)) for run in range(args.repeat)]
         scenarios.append({"name": name, "runs": runs})
     tracemalloc.stop()
 

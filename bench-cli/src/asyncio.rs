@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::ledger::{Accounting, Measurement};
+use crate::sampling::Sample;
 use crate::scenarios::Scenario;
 
 /// The Python script.
@@ -52,6 +53,9 @@ pub struct AsyncioRuns {
     pub python_version: String,
     /// For each scenario asked for, in that order, its runs.
     pub scenarios: Vec<(Scenario, Vec<Measurement>)>,
+    /// For each scenario, the heap over time of its first run (`sampling.rs`): the script
+    /// samples at the same points as the Rust runtimes; it knows no cells, husks or RSS.
+    pub samples: Vec<(Scenario, Vec<Sample>)>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +75,33 @@ struct ScriptRun {
     body_s: f64,
     shutdown_s: f64,
     accounting: Accounting,
+    /// Rows of (seconds, heap bytes, live futures, moment code); the first run only.
+    #[serde(default)]
+    samples: Vec<[f64; 4]>,
+}
+
+/// The moment a sample's code names (the script's `MOMENT_CODES`).
+fn moment_of(code: f64) -> Option<&'static str> {
+    match code as u8 {
+        1 => Some("after_cancel"),
+        2 => Some("at_end"),
+        3 => Some("after_tick"),
+        4 => Some("after_shutdown"),
+        _ => None,
+    }
+}
+
+/// The script's sample rows as samples.
+fn samples_of(rows: &[[f64; 4]]) -> Vec<Sample> {
+    rows.iter()
+        .map(|&[t_s, heap_bytes, futures, code]| Sample {
+            t_s,
+            heap_bytes: heap_bytes as i64,
+            futures: futures.max(0.0) as u64,
+            moment: moment_of(code),
+            ..Sample::default()
+        })
+        .collect()
 }
 
 /// Runs the script with `python` on `scenarios`, `tasks` works each, `repeat` times; the
@@ -108,6 +139,7 @@ fn parse(stdout: &[u8], scenarios: &[Scenario]) -> Result<AsyncioRuns, String> {
     let output: ScriptOutput = serde_json::from_slice(stdout)
         .map_err(|error| format!("asyncio: the script's report does not parse: {error}"))?;
     let mut found = Vec::with_capacity(scenarios.len());
+    let mut samples = Vec::with_capacity(scenarios.len());
     for &scenario in scenarios {
         let record = output
             .scenarios
@@ -125,10 +157,12 @@ fn parse(stdout: &[u8], scenarios: &[Scenario]) -> Result<AsyncioRuns, String> {
             })
             .collect();
         found.push((scenario, runs));
+        samples.push((scenario, samples_of(&record.runs[0].samples)));
     }
     Ok(AsyncioRuns {
         python_version: output.python,
         scenarios: found,
+        samples,
     })
 }
 
@@ -163,6 +197,27 @@ mod tests {
         assert_eq!(accounting.moments.after_shutdown.futures_dropped, 10);
         assert_eq!(accounting.moments.after_shutdown.tasks_freed, None);
         assert_eq!(measurements[0].body_time.as_secs_f64(), 0.5);
+    }
+
+    #[test]
+    fn the_first_runs_samples_come_with_their_moments() {
+        let with_samples = ONE_RUN.replace(
+            r#""body_s": 0.5,"#,
+            r#""body_s": 0.5, "samples": [[0.001, 50.0, 5.0, 0.0], [0.002, 100.0, 10.0, 2.0]],"#,
+        );
+        let runs = parse(with_samples.as_bytes(), &[Scenario::NoCancel]).unwrap();
+        let (scenario, samples) = &runs.samples[0];
+        assert_eq!(*scenario, Scenario::NoCancel);
+        assert_eq!(samples.len(), 2);
+        assert_eq!(
+            (samples[0].heap_bytes, samples[0].futures, samples[0].moment),
+            (50, 5, None)
+        );
+        assert_eq!((samples[1].t_s, samples[1].moment), (0.002, Some("at_end")));
+        assert_eq!((samples[1].cells, samples[1].husks), (None, None));
+        // A report without samples reads as no samples.
+        let runs = parse(ONE_RUN.as_bytes(), &[Scenario::NoCancel]).unwrap();
+        assert!(runs.samples[0].1.is_empty());
     }
 
     #[test]

@@ -294,6 +294,9 @@ fn measure_all(
     if let Some(python) = python {
         let asyncio =
             asyncio::run(python, scenarios, cli.tasks, cli.repeat).map_err(Failure::Output)?;
+        for (scenario, samples) in asyncio.samples {
+            observer.keep("asyncio", scenario.name(), cli.tasks, samples);
+        }
         for (records, (scenario, runs)) in folded.iter_mut().zip(&asyncio.scenarios) {
             records.push((
                 RuntimeKind::Asyncio,
