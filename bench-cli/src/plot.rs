@@ -4,7 +4,9 @@
 //! axis, heap bytes above the run's start on the y axis, one line per runtime, and the moments
 //! marked on each line (cancel returned, body returned, next tick, shutdown). The units are on
 //! the axes: milliseconds (seconds for runs longer than 10 s) and B, KiB or MiB, whichever
-//! keeps the numbers short. The charts are drawn by `plotters` into an SVG string; its SVG
+//! keeps the numbers short. When the runtimes' runs differ in length more than twentyfold
+//! (asyncio under tracemalloc beside the Rust runtimes), the time axis is logarithmic, and says
+//! so, so that the short runs are not squeezed against zero. The charts are drawn by `plotters` into an SVG string; its SVG
 //! backend writes text as SVG `<text>`, so it needs no font files and no system library.
 //!
 //! With `--repeat K` the chart shows each runtime's first run, the one the report's accounting
@@ -164,6 +166,71 @@ pub fn svg(charts: &[Chart<'_>], title: &str) -> Result<String, String> {
     Ok(text)
 }
 
+/// Whether a chart's time axis is logarithmic: when its runtimes' runs differ in length by
+/// more than this factor (asyncio under tracemalloc beside the Rust runtimes, say), a linear
+/// axis would squeeze the short ones against zero.
+const LOG_TIME_ABOVE: f64 = 20.0;
+
+/// The axes of one chart: units and ranges, in the units shown.
+struct Frame {
+    time: Unit,
+    bytes: Unit,
+    log_time: bool,
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Frame {
+    fn of(chart: &Chart<'_>) -> Frame {
+        let samples = || chart.lines.iter().flat_map(|line| line.samples.iter());
+        let longest_s = samples().map(|s| s.t_s).fold(0.0, f64::max);
+        let highest = samples().map(|s| s.heap_bytes as f64).fold(0.0, f64::max);
+        let lowest = samples().map(|s| s.heap_bytes as f64).fold(0.0, f64::min);
+        let ends: Vec<f64> = chart
+            .lines
+            .iter()
+            .filter_map(|line| line.samples.last().map(|s| s.t_s))
+            .filter(|&end| end > 0.0)
+            .collect();
+        let shortest_end = ends.iter().copied().fold(f64::INFINITY, f64::min);
+        let log_time = ends.len() > 1 && longest_s / shortest_end > LOG_TIME_ABOVE;
+        let time = time_unit(longest_s);
+        let bytes = byte_unit(highest.max(-lowest));
+        // Room on the right and at the top for the moments' labels.
+        let x_max = (longest_s / time.scale).max(1e-3);
+        let x = if log_time {
+            // Two decades before the shortest run's end: what came earlier sits on the axis.
+            let earliest = samples()
+                .map(|s| s.t_s)
+                .filter(|&t| t > 0.0)
+                .fold(f64::INFINITY, f64::min)
+                .max(shortest_end / 100.0);
+            (earliest / time.scale * 0.8, x_max * 4.0)
+        } else {
+            (0.0, x_max * 1.15)
+        };
+        let y = (
+            lowest / bytes.scale * 1.1,
+            (highest / bytes.scale * 1.2).max(1.0),
+        );
+        Frame {
+            time,
+            bytes,
+            log_time,
+            x,
+            y,
+        }
+    }
+
+    /// A sample's place on the chart (a time at or before the axis's start is put on it).
+    fn point(&self, sample: &Sample) -> (f64, f64) {
+        (
+            (sample.t_s / self.time.scale).max(self.x.0),
+            sample.heap_bytes as f64 / self.bytes.scale,
+        )
+    }
+}
+
 fn draw<DB: DrawingBackend>(
     chart: &Chart<'_>,
     area: &DrawingArea<DB, plotters::coord::Shift>,
@@ -171,40 +238,59 @@ fn draw<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let samples = || chart.lines.iter().flat_map(|line| line.samples.iter());
-    let longest_s = samples().map(|s| s.t_s).fold(0.0, f64::max);
-    let highest = samples().map(|s| s.heap_bytes as f64).fold(0.0, f64::max);
-    let lowest = samples().map(|s| s.heap_bytes as f64).fold(0.0, f64::min);
-    let time = time_unit(longest_s);
-    let bytes = byte_unit(highest.max(-lowest));
-    // Room on the right and at the top for the moments' labels.
-    let x_max = (longest_s / time.scale * 1.15).max(1e-3);
-    let y_max = (highest / bytes.scale * 1.2).max(1.0);
-    let y_min = lowest / bytes.scale * 1.1;
-
-    let mut plot = ChartBuilder::on(area)
+    let frame = Frame::of(chart);
+    let mut builder = ChartBuilder::on(area);
+    builder
         .caption(
             format!("{} (N = {})", chart.scenario, grouped(chart.tasks)),
             ("sans-serif", 16),
         )
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0.0..x_max, y_min..y_max)
-        .map_err(|e| e.to_string())?;
+        .y_label_area_size(64);
+    let time_desc = format!(
+        "time since the scenario's start ({}{})",
+        frame.time.name,
+        if frame.log_time { ", log scale" } else { "" }
+    );
+    if frame.log_time {
+        let plot = builder
+            .build_cartesian_2d((frame.x.0..frame.x.1).log_scale(), frame.y.0..frame.y.1)
+            .map_err(|e| e.to_string())?;
+        lines(plot, chart, &frame, &time_desc)
+    } else {
+        let plot = builder
+            .build_cartesian_2d(frame.x.0..frame.x.1, frame.y.0..frame.y.1)
+            .map_err(|e| e.to_string())?;
+        lines(plot, chart, &frame, &time_desc)
+    }
+}
+
+/// A moment's marker: its place on the chart, its pixel, its label.
+type Mark = ((f64, f64), (i32, i32), String);
+
+/// The mesh, a line per runtime with its moments, and the legend, on either kind of time axis.
+fn lines<'a, DB, X>(
+    mut plot: ChartContext<'a, DB, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    chart: &Chart<'_>,
+    frame: &Frame,
+    time_desc: &str,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
     plot.configure_mesh()
-        .x_desc(format!("time since the scenario's start ({})", time.name))
-        .y_desc(format!("heap above the start ({})", bytes.name))
+        .x_desc(time_desc)
+        .y_desc(format!("heap above the start ({})", frame.bytes.name))
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(|e| e.to_string())?;
 
     for (index, line) in chart.lines.iter().enumerate() {
         let colour = colour(line.runtime);
-        let points = line
-            .samples
-            .iter()
-            .map(|s| (s.t_s / time.scale, s.heap_bytes as f64 / bytes.scale));
+        let points = line.samples.iter().map(|s| frame.point(s));
         plot.draw_series(LineSeries::new(points, colour.stroke_width(2)))
             .map_err(|e| e.to_string())?
             .label(line.runtime)
@@ -212,29 +298,26 @@ where
         // Moments that land on the same spot (a body that returns right after its last
         // cancel, say) share one marker and one label; each runtime's labels sit at their own
         // height so that two lines' labels do not overprint.
-        let mut marks: Vec<(f64, f64, String)> = Vec::new();
+        let mut marks: Vec<Mark> = Vec::new();
         for sample in line.samples {
             let Some(moment) = sample.moment else {
                 continue;
             };
-            let (x, y) = (
-                sample.t_s / time.scale,
-                sample.heap_bytes as f64 / bytes.scale,
-            );
+            let at = frame.point(sample);
+            let pixel = plot.backend_coord(&at);
             match marks.last_mut() {
-                Some((last_x, last_y, label))
-                    if (x - *last_x).abs() <= x_max * 0.01
-                        && (y - *last_y).abs() <= (y_max - y_min) * 0.02 =>
+                Some((_, last, label))
+                    if (pixel.0 - last.0).abs() <= 24 && (pixel.1 - last.1).abs() <= 6 =>
                 {
                     label.push_str(" · ");
                     label.push_str(moment_label(moment));
                 }
-                _ => marks.push((x, y, moment_label(moment).to_string())),
+                _ => marks.push((at, pixel, moment_label(moment).to_string())),
             }
         }
         let lift = -14 - 12 * index as i32;
-        plot.draw_series(marks.into_iter().map(|(x, y, label)| {
-            EmptyElement::at((x, y))
+        plot.draw_series(marks.into_iter().map(|(at, _, label)| {
+            EmptyElement::at(at)
                 + Circle::new((0, 0), 4, colour.filled())
                 + Text::new(
                     label,
@@ -244,8 +327,14 @@ where
         }))
         .map_err(|e| e.to_string())?;
     }
+    // A log time axis leaves its upper left empty; a linear one its upper right.
+    let corner = if frame.log_time {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
     plot.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(corner)
         .border_style(BLACK.mix(0.3))
         .background_style(WHITE.mix(0.8))
         .draw()
