@@ -440,7 +440,7 @@ impl Core {
         drop(task);
     }
 
-    /// Bookkeeping right after [F], the future's destructor, ran: count it, mark the task
+    /// Bookkeeping right after \[F\], the future's destructor, ran: count it, mark the task
     /// COMPLETE, hand the result to the `JoinHandle` (or drop it if nobody will take it) and
     /// release the owned list's reference (R1).
     fn finish(&self, ptr: NonNull<Header>, outcome: Outcome) {
@@ -566,5 +566,52 @@ impl Core {
             peak_task_bytes: c.peak_task_bytes.get(),
             timers_live: self.timer.borrow().len() as u64,
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::state::Snapshot;
+    use crate::yield_now::yield_now;
+    use std::future::poll_fn;
+    use std::rc::Rc;
+
+    /// R2 counts at most two (`state.rs`): the entry the run loop popped and holds for the
+    /// poll, and the new entry of a wake during that poll. With R1 and R3 that is four.
+    #[test]
+    fn a_task_woken_in_its_own_poll_holds_four_references() {
+        let ex = Executor::new();
+        let seen: Rc<Cell<Option<Snapshot>>> = Rc::default();
+        let handle = ex.spawn({
+            let seen = seen.clone();
+            poll_fn(move |cx| {
+                cx.waker().wake_by_ref();
+                let header = waker::task_of(cx.waker()).expect("one of our task wakers");
+                // SAFETY: the run loop holds a reference to the task for the whole poll.
+                seen.set(Some(unsafe { header.as_ref() }.state.load()));
+                Poll::Ready(())
+            })
+        });
+        ex.block_on(yield_now());
+        assert_eq!(
+            format!("{:?}", seen.get().expect("the task was polled")),
+            "Snapshot(SCHEDULED | RUNNING | JOIN_INTEREST | refs = 4)"
+        );
+        // The poll returned `Ready` after the wake: `SCHEDULED` and `COMPLETE` together, the
+        // queued entry (R2) and the handle (R3) left.
+        assert!(
+            format!("{handle:?}")
+                .ends_with("state: Snapshot(SCHEDULED | COMPLETE | JOIN_INTEREST | refs = 2) }"),
+            "{handle:?}"
+        );
+        // The next tick pops the entry (`AlreadyComplete`) and drops its reference.
+        ex.block_on(yield_now());
+        assert!(
+            format!("{handle:?}")
+                .ends_with("state: Snapshot(COMPLETE | JOIN_INTEREST | refs = 1) }"),
+            "{handle:?}"
+        );
+        assert_eq!(ex.block_on(handle).ok(), Some(()));
     }
 }

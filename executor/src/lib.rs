@@ -79,13 +79,13 @@
 //!
 //! let ex = Executor::new();
 //! let sleeper = ex.spawn(async { sleep(Duration::from_secs(1000)).await; 1 });
-//! let stats = ex.block_on(async {
+//! let err = ex.block_on(async {
 //!     yield_now().await;          // the sleeper takes its first poll and registers a timer
 //!     sleeper.cancel();           // asks; nothing is dropped yet
 //!     yield_now().await;          // the run loop drops the future: its timer entry goes too
 //!     sleeper.await.unwrap_err()  // the handle reports the cancel...
 //! });
-//! assert!(stats.is_cancelled());
+//! assert!(err.is_cancelled());    // ...as an error, not a panic
 //! let stats = ex.shutdown();
 //! assert_eq!((stats.futures_dropped, stats.tasks_freed, stats.timers_live), (1, 1, 0));
 //! ```

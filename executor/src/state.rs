@@ -23,32 +23,49 @@
 //! `MAX_REFS` (half that range, about 33 million): so the count can never wrap around to a small
 //! number and let a cell be freed while something still refers to it.
 //!
-//! Who holds a reference (each is one `REF_ONE`):
+//! # Who holds a reference: rules R1–R4
+//!
+//! Each reference is one `REF_ONE` in the count. The executor's other rules cite these by name.
 //!
 //! - **R1 the owned list.** From spawn until the future is dropped the executor keeps the task in
-//!   its list of live futures; that membership is one reference.
-//! - **R2 a run queue entry.** Exactly while `SCHEDULED` is set the task sits in one run queue
-//!   (local or remote) and that entry is one reference.
+//!   its list of live futures (rule O1 in `owned.rs`); that membership is one reference.
+//! - **R2 a run-queue entry.** A task linked into a run queue (local or remote, rule Q1 in
+//!   `queue.rs`) is one reference, taken when `SCHEDULED` is set. When the run loop pops the
+//!   entry it clears `SCHEDULED` but keeps the entry's reference until it has finished that turn
+//!   (the poll, or the drop of a cancelled future): that reference is what keeps the cell alive
+//!   under the poll and what the borrowed waker given to `poll` stands on. A wake during that
+//!   poll sets `SCHEDULED` again and adds a second R2 for the new entry. So R2 counts at most
+//!   two: one entry in a queue, and one the run loop holds.
 //! - **R3 the `JoinHandle`.** Exactly while `JOIN_INTEREST` is set.
-//! - **R4 each `Waker`.** Every live waker clone is one reference.
+//! - **R4 each `Waker`.** Every live waker clone is one reference, and so is the one-word waker
+//!   in a registered timer entry that wakes a task of the timer's own executor (`slim_waker.rs`).
 //!
-//! R1, R2 and R3 are at most one each, so only wakers can make the count large, and every new
-//! waker goes through `State::ref_inc` and its check.
+//! R1 and R3 are at most one each and R2 at most two, so a task holds at most four references
+//! that are not wakers (a probe in `executor.rs`'s tests sees exactly that:
+//! `SCHEDULED | RUNNING | JOIN_INTEREST | refs = 4`), and only wakers can make the count large;
+//! every new waker goes through `State::ref_inc` and its check.
 //!
-//! When the count reaches zero the cell's memory is returned (`Task::dealloc`). Because R1 lasts
-//! as long as the future, the count can only reach zero after the future has been dropped, so a
-//! cell is never freed with a live future inside it.
+//! When the count reaches zero the cell's memory is returned (`Task::dealloc`, \[M\]). Because
+//! R1 lasts as long as the future, the count can only reach zero after the future has been
+//! dropped (\[F\]), so a cell is never freed with a live future inside it.
+//!
+//! # Which thread changes what
 //!
 //! Only the executor thread sets `RUNNING`, `COMPLETE`, `CANCELLED` or `OUTPUT_GONE`, or clears
-//! `JOIN_INTEREST`. Other threads only ever set `SCHEDULED` (a remote wake) and move the
-//! reference count.
+//! `RUNNING` or `JOIN_INTEREST`. Other threads set `SCHEDULED` (a remote wake), move the
+//! reference count, and in one case clear `SCHEDULED`: a remote wake that loses the race with
+//! shutdown finds the executor closed and discards the entry it just pushed, clearing
+//! `SCHEDULED` and dropping the entry's reference in one step
+//! ([`State::unset_scheduled_and_ref_dec`], from `Shared::push_remote`).
 
 use crate::loom::{AtomicU32, Ordering};
 use std::fmt;
 
-/// The task is in a run queue, and that queue entry holds a reference (R2).
-/// Set by a wake or by `cancel` on an idle task; cleared when the run loop pops the task.
-/// Never set once `COMPLETE` is set.
+/// The task is in a run queue, or about to be pushed onto one, and that entry holds a reference
+/// (R2). Set by a wake or by `cancel` on an idle task; cleared when the run loop pops the task,
+/// or when an entry is discarded unrun (shutdown). Never set once `COMPLETE` is set, but it
+/// may still be set when `COMPLETE` is: a task that woke itself during the poll that completed
+/// it stays queued until the run loop pops the entry ([`TransitionToRunning::AlreadyComplete`]).
 pub(crate) const SCHEDULED: u32 = 1 << 0;
 /// The future is being polled on the executor thread. Excludes `COMPLETE`.
 pub(crate) const RUNNING: u32 = 1 << 1;

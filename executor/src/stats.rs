@@ -2,8 +2,8 @@
 //!
 //! Every field is a count kept by the executor as it goes — never an estimate. The two that tell
 //! this project's story are kept apart on purpose: `futures_dropped` counts futures whose
-//! destructor has run ([F] in the lifecycle), `tasks_freed` counts cells whose bytes went back
-//! to the allocator ([M]). A cell whose future is dropped but whose last `Waker` or `JoinHandle`
+//! destructor has run (\[F\] in the lifecycle), `tasks_freed` counts cells whose bytes went back
+//! to the allocator (\[M\]). A cell whose future is dropped but whose last `Waker` or `JoinHandle`
 //! is still out there shows up as the gap between them.
 
 use std::cell::Cell;

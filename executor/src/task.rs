@@ -170,7 +170,7 @@ impl<F: Future> Task<F> {
     /// The number of bytes one cell of this type takes from the allocator.
     pub(crate) const SIZE: usize = mem::size_of::<Self>();
 
-    /// [A] Allocates the cell: the one and only allocation of a task. The state starts at
+    /// \[A\] Allocates the cell: the one and only allocation of a task. The state starts at
     /// `INITIAL`: three references, owned by the caller (owned list, run queue, `JoinHandle`).
     pub(crate) fn allocate(future: F, shared: Arc<Shared>) -> NonNull<Header> {
         let task = Box::new(Task {
@@ -205,7 +205,7 @@ impl<F: Future> Task<F> {
         unsafe { &mut *task.stage.get() }
     }
 
-    /// [F] Drops the future in place, catching a panicking destructor. Even when `drop` panics
+    /// \[F\] Drops the future in place, catching a panicking destructor. Even when `drop` panics
     /// the compiler's drop glue still drops the remaining fields, so afterwards the future is
     /// gone either way, and the stage holds nothing until the caller writes the output (which
     /// every caller does, panic or not, before `COMPLETE` is set).
@@ -314,7 +314,7 @@ impl<F: Future> Task<F> {
         unsafe { ManuallyDrop::drop(&mut stage.output) };
     }
 
-    /// [M] Returns the cell's bytes to the allocator.
+    /// \[M\] Returns the cell's bytes to the allocator.
     ///
     /// # Safety
     /// - `ptr` came from [`Task::<F>::allocate`] and its reference count has just reached zero:

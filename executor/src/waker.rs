@@ -93,7 +93,7 @@ unsafe fn wake_by_ref(ptr: *const ()) {
     }
 }
 
-/// `Waker::drop`: -1, and [M] frees the cell if that was the last reference.
+/// `Waker::drop`: -1, and \[M\] frees the cell if that was the last reference.
 unsafe fn drop_waker(ptr: *const ()) {
     // SAFETY: the waker owned one reference; dropping the `TaskRef` releases it.
     drop(unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) });

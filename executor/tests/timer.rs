@@ -1,4 +1,4 @@
-//! The timer (behaviour 6): `sleep` registers on its first poll, the executor parks until the
+//! The timer: `sleep` registers on its first poll, the executor parks until the
 //! earliest deadline, and dropping a `Sleep` removes its entry at once. Wall-clock sleeps here are
 //! short and only where a deadline is the subject. Timer storage over a million cycles is checked
 //! with the counting allocator in `alloc.rs`.
