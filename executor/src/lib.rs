@@ -64,12 +64,34 @@
 //!
 //! # Reading order
 //!
-//! `state.rs` (the state word and who holds a reference), `task.rs` (the cell, drop vs free),
-//! `waker.rs` (the vtable), `queue.rs` and `owned.rs` (intrusive lists), `context.rs` (where a
-//! wake goes), `shared.rs` and `park.rs` (wakes from other threads, the race with shutdown),
-//! `executor.rs` (run loop and shutdown), `join.rs` and `error.rs`, `clock.rs`, `timer.rs` (the
-//! wheel), `slim_waker.rs` (a waker in one word) and `sleep.rs` (the entry inside the future),
-//! `yield_now.rs`, `stats.rs`; `loom.rs` is the facade the loom models swap in.
+//! **First reading: the lesson.** Where a task's bytes live, who holds them, and the moments
+//! \[A\], \[F\] and \[M\].
+//!
+//! 1. `state.rs` — the state word: flag bits, the reference count, and who holds a reference
+//!    (rules R1–R4).
+//! 2. `task.rs` — the cell: header + stage; *drop the future* (\[F\]) vs *free the cell* (\[M\]).
+//! 3. `waker.rs` — the `RawWakerVTable` and what each function does to the count.
+//! 4. `queue.rs`, `owned.rs` — the intrusive run queue (rule Q1) and the list of live futures
+//!    (rule O1).
+//! 5. `context.rs`, `shared.rs`, `park.rs` — where a wake goes; wakes from other threads,
+//!    parking, the race with shutdown.
+//! 6. `executor.rs` — the run loop, `block_on`, cancel as the run loop sees it, shutdown.
+//! 7. `join.rs`, `error.rs` — await, cancel, detach; why a task has no output.
+//! 8. `sleep.rs` and the entry in `timer.rs` — the timer entry inside the future, unlinked when
+//!    it is dropped.
+//!
+//! **Second reading: what each byte-saving design buys and costs.**
+//!
+//! 9. `slim_waker.rs` — a timer entry's waker in one word (8 B per sleeping task; a box for a
+//!    foreign waker).
+//! 10. `timer.rs`, the wheel, and `clock.rs` — a hierarchical wheel of fixed list heads and a
+//!     `u64` deadline (no timer storage per sleep; up to a millisecond late, never early).
+//! 11. The tagless stage in `task.rs` and the 32-bit state word and id in `state.rs` (8 + 8 B
+//!     per task; ids wrap after 2^32 spawns).
+//! 12. The join-waker table in `executor.rs` (16 B per task; a hash lookup for awaited
+//!     handles only).
+//!
+//! Then `yield_now.rs` and `stats.rs`; `loom.rs` is the facade the loom models swap in.
 //!
 //! # Example
 //!
