@@ -75,8 +75,9 @@ pub(crate) struct Core {
     closed: Cell<bool>,
     /// The waker of whoever awaits a task's `JoinHandle`, by task, woken when the task
     /// completes. A side table rather than a header field: only handles that are actually
-    /// awaited (and pending) have an entry, so a task nobody awaits pays nothing for it, not even
-    /// a hash. It is an ordinary `HashMap`: it allocates at the first await, grows with the number
+    /// awaited (and pending) have an entry, so a task nobody awaits pays no bytes for it, and
+    /// while no handle at all is awaited, completing or detaching a task hashes nothing (see
+    /// `take_join_waker`). It is an ordinary `HashMap`: it allocates at the first await, grows with the number
     /// of handles awaited at the same time and keeps its capacity. Entries exist only for tasks
     /// that have not completed (`finish` removes a task's entry as it completes it); the table
     /// is borrowed only inside the `*_join_waker` methods, which run no user code.
@@ -395,8 +396,9 @@ impl Core {
     }
 
     /// Sleeps until the timer's next tick of interest or a remote wake. A tick that only
-    /// cascades entries costs a wake-up with nothing to run, at most once per level a sleep
-    /// passes through (six for the longest).
+    /// cascades entries costs a wake-up with nothing to run: once per level a sleep is moved
+    /// down from, so at most five for a sleep within the wheel's 2.2-year span (one more each
+    /// time the top level comes round, beyond it). `timer.rs`'s tests count them.
     fn park(&self) {
         let timeout = self.timer.borrow().next_tick().map(|tick| {
             let at = tick.saturating_mul(clock::NANOS_PER_TICK);

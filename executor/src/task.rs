@@ -59,8 +59,9 @@ use std::task::{Context, Poll};
 ///
 /// Ids are unique for the first 2^32 − 1 spawns of a process; after that the counter wraps (to
 /// 0, then 1, ...) and ids repeat. The reason is size: every task cell keeps its id, and as 32
-/// bits it shares one 8-byte slot with the 32-bit state word instead of taking a slot of its
-/// own, which saves 4 bytes in each cell; the cell's size is what this crate is about.
+/// bits it shares one 8-byte slot with the 32-bit state word; a 64-bit id would take a slot of
+/// its own and leave 4 bytes of padding beside the state word, 8 bytes more in each cell. The
+/// cell's size is what this crate is about.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct TaskId(u64);
 
@@ -431,6 +432,21 @@ mod tests {
         fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
             Poll::Ready(())
         }
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_64_bit_id_would_cost_8_bytes() {
+        #[repr(C)]
+        struct WithWideId {
+            _link: Link,
+            _state: State,
+            _id: u64,
+            _vtable: &'static TaskVTable,
+            _shared: Arc<Shared>,
+            _owned: [Cell<Option<NonNull<Header>>>; 2],
+        }
+        assert_eq!(mem::size_of::<WithWideId>(), mem::size_of::<Header>() + 8);
     }
 
     #[test]

@@ -614,4 +614,39 @@ mod tests {
         assert_eq!(wakeups, [3 * 4096, 3 * 4096 + 5 * 64, when]);
         assert!(!e.is_registered());
     }
+
+    #[test]
+    fn a_top_level_entry_costs_five_wakeups_that_only_cascade() {
+        let ex = Executor::new();
+        let core = ex.core_for_tests();
+        let mut timer = Timer::starting_at(0);
+        // Level 5 from tick 0, and a non-zero digit at every level below.
+        let digits = [7u64, 6, 5, 4, 3, 2]; // level 0 .. level 5
+        let when: u64 = digits.iter().rev().fold(0, |acc, d| acc * 64 + d);
+        let e = Box::pin(Entry::new(when * NANOS_PER_TICK));
+        // SAFETY: boxed and pinned; it fires (and unlinks) below.
+        unsafe {
+            timer.insert(
+                NonNull::from(&*e),
+                SlimWaker::new(core.main_waker_for_tests(), NonNull::from(core)),
+            )
+        };
+        assert_eq!(timer.levels[5].occupied, 1 << 2);
+        let (mut empty, mut fired) = (0, 0);
+        while let Some(tick) = timer.next_tick() {
+            match timer.pop_expired(tick) {
+                Some(waker) => {
+                    assert_eq!(tick, when, "fired at its own tick");
+                    fired += 1;
+                    drop(waker);
+                }
+                None => empty += 1,
+            }
+        }
+        assert_eq!(
+            (empty, fired),
+            (5, 1),
+            "one cascade per level above 0, then the tick"
+        );
+    }
 }
