@@ -158,7 +158,14 @@ impl Executor {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core().spawn(future)
+        let core = self.core();
+        let (ptr, place) = Task::<F>::allocate(core.shared.clone());
+        // SAFETY: `place` is the future's place in the cell just allocated, which nothing else
+        // has touched; the future moves straight there, one copy (see `Task::allocate`).
+        unsafe { std::ptr::write(place, future) };
+        // SAFETY: a cell of `Task<F>` just allocated with this core's `Shared` and filled, with
+        // its three references (`state::INITIAL`) untouched.
+        unsafe { core.adopt(ptr, Task::<F>::SIZE) }
     }
 
     /// Runs `future` to completion on this thread, running every spawned task meanwhile.
@@ -267,13 +274,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::with_current(|core| {
-        core.expect(
-            "`executor::spawn` called outside a running executor: call it from inside \
-             `Executor::block_on` or a task, or use `Executor::spawn`",
-        )
-        .spawn(future)
-    })
+    // The core is looked up first and the future moved only into the cell: a closure that
+    // captured it would be one more copy on the stack in a debug build (`Task::allocate`).
+    let core = context::with_current(|core| core.map(NonNull::from)).expect(
+        "`executor::spawn` called outside a running executor: call it from inside \
+         `Executor::block_on` or a task, or use `Executor::spawn`",
+    );
+    // SAFETY: an executor runs on this thread (the thread-local named it), and we are inside
+    // its run (a task's poll or the `block_on` future), so its core outlives this call
+    // (rule C1); nothing below runs user code.
+    let core = unsafe { core.as_ref() };
+    let (ptr, place) = Task::<F>::allocate(core.shared.clone());
+    // SAFETY: as in `Executor::spawn`.
+    unsafe { std::ptr::write(place, future) };
+    // SAFETY: as in `Executor::spawn`.
+    unsafe { core.adopt(ptr, Task::<F>::SIZE) }
 }
 
 impl Core {
@@ -337,16 +352,16 @@ impl Core {
         }
     }
 
-    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let ptr = Task::<F>::allocate(future, self.shared.clone());
+    /// Takes a freshly allocated cell of `size` bytes into the executor: counts it, links it
+    /// into the owned list and the run queue, and returns its handle.
+    ///
+    /// # Safety
+    /// `ptr` was just returned by `Task::<F>::allocate` with this core's `Shared`, with
+    /// `F::Output = T`, and none of its three references has been used yet.
+    unsafe fn adopt<T>(&self, ptr: NonNull<Header>, size: usize) -> JoinHandle<T> {
         let c = &self.counters;
         bump(&c.spawned);
-        c.bytes_allocated
-            .set(c.bytes_allocated.get() + Task::<F>::SIZE as u64);
+        c.bytes_allocated.set(c.bytes_allocated.get() + size as u64);
         // Live only grows here, so the peaks are exact if taken at each spawn.
         let (live_tasks, live_task_bytes) = self.live();
         c.peak_live_tasks

@@ -171,24 +171,37 @@ impl<F: Future> Task<F> {
     /// The number of bytes one cell of this type takes from the allocator.
     pub(crate) const SIZE: usize = mem::size_of::<Self>();
 
-    /// \[A\] Allocates the cell: the one and only allocation of a task. The state starts at
-    /// `INITIAL`: three references, owned by the caller (owned list, run queue, `JoinHandle`).
-    pub(crate) fn allocate(future: F, shared: Arc<Shared>) -> NonNull<Header> {
-        let task = Box::new(Task {
-            header: Header {
-                link: Link::new(),
-                state: State::new(),
-                id: TaskId::next(),
-                vtable: &Self::VTABLE,
-                shared,
-                owned_prev: Cell::new(None),
-                owned_next: Cell::new(None),
-            },
-            stage: UnsafeCell::new(Stage {
-                future: ManuallyDrop::new(future),
-            }),
-        });
-        NonNull::from(Box::leak(task)).cast()
+    /// \[A\] Allocates the cell: the one and only allocation of a task. Writes the header, whose
+    /// state starts at `INITIAL`: three references, owned by the caller (owned list, run queue,
+    /// `JoinHandle`). Returns the cell and the place in its stage where the future goes.
+    ///
+    /// The caller must move the future into that place (`ptr::write`) before anything else
+    /// touches the cell: the state already says the stage holds it. The future is not passed in
+    /// here because in a debug build every function it passes through, and every wrapper it is
+    /// built into (`ManuallyDrop`, `Stage`, `UnsafeCell`, `Task`, the argument of `Box::new`), is
+    /// one more copy of it on the stack, and a large future would overflow the stack
+    /// (`tests/big_futures.rs`). Written in place, it is copied once, from the caller's argument
+    /// into the cell. A release build compiles both ways to the same code.
+    pub(crate) fn allocate(shared: Arc<Shared>) -> (NonNull<Header>, *mut F) {
+        let cell: *mut Task<F> = Box::into_raw(Box::<Task<F>>::new_uninit()).cast();
+        let header = Header {
+            link: Link::new(),
+            state: State::new(),
+            id: TaskId::next(),
+            vtable: &Self::VTABLE,
+            shared,
+            owned_prev: Cell::new(None),
+            owned_next: Cell::new(None),
+        };
+        // SAFETY: `cell` is a fresh allocation with the layout of `Task<F>` (`Box::from_raw` in
+        // `dealloc` frees it with the same layout): the places below are in bounds and aligned.
+        // Writing the header initialises it; the future's place is only computed, not read.
+        unsafe {
+            std::ptr::addr_of_mut!((*cell).header).write(header);
+            let stage = UnsafeCell::raw_get(std::ptr::addr_of!((*cell).stage));
+            let future = std::ptr::addr_of_mut!((*stage).future).cast::<F>();
+            (NonNull::new_unchecked(cell.cast()), future)
+        }
     }
 
     /// # Safety
