@@ -5,7 +5,8 @@
 //! none is running); later polls refresh the waker. When the timer's clock passes the deadline's
 //! millisecond, the run loop unlinks the entry and wakes the task, and that poll returns `Ready`.
 //! A poll never reads the clock: "due" is what the timer has seen, so a sleep is never woken
-//! early and at most about a millisecond late. `sleep(Duration::ZERO)` is due at once.
+//! early and at most about a millisecond late. `sleep(Duration::ZERO)` is due at once (its deadline
+//! is marked so, `clock.rs`), and its [`Sleep::deadline`] is the moment `sleep` was called.
 //!
 //! The timer entry is **inside** the `Sleep` (`timer.rs`): 32 bytes, in the task's own cell, and
 //! nothing anywhere else. So a `Sleep` is `!Unpin` — pin it (`std::pin::pin!`, `Box::pin`) to

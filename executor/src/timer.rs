@@ -39,7 +39,7 @@
 //! back pointer: the invariant is that an entry due at or before `elapsed` is in `expired`, and
 //! any other is in the slot its deadline maps to from `elapsed`.
 
-use crate::clock::{self, NEVER};
+use crate::clock::{self, Due};
 use crate::slim_waker::SlimWaker;
 use std::cell::Cell;
 use std::marker::PhantomPinned;
@@ -58,7 +58,8 @@ const MAX_SPAN: u64 = 1 << (SLOT_BITS * LEVELS as u32);
 pub(crate) struct Entry {
     prev: Cell<Option<NonNull<Entry>>>,
     next: Cell<Option<NonNull<Entry>>>,
-    /// Nanoseconds on the `clock`; [`NEVER`] for a sleep that never ends. Never changes.
+    /// Nanoseconds on the `clock`, or `NEVER`, or marked `AT_ONCE` (see `clock.rs`). Never
+    /// changes.
     deadline: u64,
     waker: Cell<Option<SlimWaker>>,
     /// The wheel points to the entry: it must not move while registered.
@@ -234,17 +235,20 @@ impl Timer {
 
     /// Has the timer's time reached `deadline`? True for an entry it has fired.
     pub(crate) fn is_due(&self, deadline: u64) -> bool {
-        deadline != NEVER && clock::tick_at_or_after(deadline) <= self.elapsed
+        match clock::due(deadline) {
+            Due::Never => false,
+            Due::AtOnce => true,
+            Due::AtTick(when) => when <= self.elapsed,
+        }
     }
 
     fn place(&self, deadline: u64) -> Place {
-        if deadline == NEVER {
-            return Place::Never;
-        }
-        let when = clock::tick_at_or_after(deadline);
-        if when <= self.elapsed {
-            return Place::Expired;
-        }
+        let when = match clock::due(deadline) {
+            Due::Never => return Place::Never,
+            Due::AtOnce => return Place::Expired,
+            Due::AtTick(when) if when <= self.elapsed => return Place::Expired,
+            Due::AtTick(when) => when,
+        };
         // The level is given by the highest bit in which `when` and `elapsed` differ: they agree
         // on every bit above level L's slot bits exactly when `when` falls in the current
         // level-L window. Past the top level's window, the top level (it wraps around).
@@ -496,7 +500,7 @@ mod tests {
                         let when = (distance != u64::MAX).then(|| now + distance);
                         let deadline = match when {
                             Some(when) => deadline_for(&mut rng, when),
-                            None => NEVER,
+                            None => clock::NEVER,
                         };
                         let entry = Box::pin(Entry::new(deadline));
                         let ptr = NonNull::from(&*entry);
