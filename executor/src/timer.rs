@@ -38,6 +38,16 @@
 //! Which list an entry is in follows from its deadline and `elapsed` alone, so removal needs no
 //! back pointer: the invariant is that an entry due at or before `elapsed` is in `expired`, and
 //! any other is in the slot its deadline maps to from `elapsed`.
+//!
+//! # Rule W1
+//!
+//! **W1.** Every pointer the wheel holds — a list's head or tail, an entry's `prev` or `next` —
+//! is to a registered entry, and a registered entry is alive and does not move. Its `Sleep` is
+//! pinned (`!Unpin`, so only reachable through `Pin`), pinned memory is not reused before its
+//! destructor runs, and `Sleep`'s destructor unregisters the entry first; the entry of a `Sleep`
+//! that never runs its destructor (leaked) stays valid forever; and the executor unregisters
+//! every entry left at shutdown, before the wheel goes (rule C1 in `executor.rs`). Every
+//! dereference of an entry pointer ([`entry`]) cites it.
 
 use crate::clock::{self, Due};
 use crate::slim_waker::SlimWaker;
@@ -117,14 +127,13 @@ impl Entry {
 
 /// The entry behind `ptr`.
 ///
-/// Every pointer the wheel holds is to a registered entry, and a registered entry is alive and
-/// does not move: its `Sleep` is pinned (`!Unpin`, so only reachable through `Pin`), pinned
-/// memory is not reused before its destructor runs, and `Sleep`'s destructor unlinks the entry
-/// first. Entries of `Sleep`s that never run their destructor (leaked) stay valid forever. The
-/// executor unlinks every entry left at shutdown, before the wheel goes. The returned reference
-/// is shared; all the entry's mutable parts are `Cell`s.
-fn entry<'a>(ptr: NonNull<Entry>) -> &'a Entry {
-    // SAFETY: see above: a pointer held by the wheel is to a live, pinned entry.
+/// # Safety
+/// `ptr` is a registered entry, or one being registered by `insert` (so alive and pinned), and
+/// the returned reference is not used after the entry is unregistered and its `Sleep` dropped:
+/// the lifetime is the caller's to bound. Every pointer the wheel holds qualifies (rule W1 in
+/// the module docs). The reference is shared; all the entry's mutable parts are `Cell`s.
+unsafe fn entry<'a>(ptr: NonNull<Entry>) -> &'a Entry {
+    // SAFETY: the caller's contract: a live, pinned entry.
     unsafe { ptr.as_ref() }
 }
 
@@ -140,13 +149,16 @@ impl List {
         self.head.is_none()
     }
 
-    /// `ptr` must be registered (alive, pinned) and in no list.
-    fn push_back(&mut self, ptr: NonNull<Entry>) {
-        let e = entry(ptr);
+    /// # Safety
+    /// `ptr` is registered (alive, pinned) and in no list.
+    unsafe fn push_back(&mut self, ptr: NonNull<Entry>) {
+        // SAFETY: registered (the caller's contract).
+        let e = unsafe { entry(ptr) };
         e.next.set(None);
         e.prev.set(self.tail);
         match self.tail {
-            Some(tail) => entry(tail).next.set(Some(ptr)),
+            // SAFETY: the tail is in this list (W1).
+            Some(tail) => unsafe { entry(tail) }.next.set(Some(ptr)),
             None => self.head = Some(ptr),
         }
         self.tail = Some(ptr);
@@ -154,23 +166,28 @@ impl List {
 
     fn pop_front(&mut self) -> Option<NonNull<Entry>> {
         let ptr = self.head?;
-        self.unlink(ptr);
+        // SAFETY: the head is in this list.
+        unsafe { self.unlink(ptr) };
         Some(ptr)
     }
 
-    /// `ptr` must be in this list.
-    fn unlink(&mut self, ptr: NonNull<Entry>) {
-        let e = entry(ptr);
+    /// # Safety
+    /// `ptr` is in this list.
+    unsafe fn unlink(&mut self, ptr: NonNull<Entry>) {
+        // SAFETY: in this list, so registered (W1).
+        let e = unsafe { entry(ptr) };
         let (prev, next) = (e.prev.take(), e.next.take());
         match prev {
-            Some(prev) => entry(prev).next.set(next),
+            // SAFETY: a neighbour in this list (W1).
+            Some(prev) => unsafe { entry(prev) }.next.set(next),
             None => {
                 debug_assert_eq!(self.head, Some(ptr), "unlinking an entry of another list");
                 self.head = next;
             }
         }
         match next {
-            Some(next) => entry(next).prev.set(prev),
+            // SAFETY: a neighbour in this list (W1).
+            Some(next) => unsafe { entry(next) }.prev.set(prev),
             None => self.tail = prev,
         }
     }
@@ -267,9 +284,13 @@ impl Timer {
         }
     }
 
-    fn link(&mut self, ptr: NonNull<Entry>) {
-        let place = self.place(entry(ptr).deadline);
-        self.list(place).push_back(ptr);
+    /// # Safety
+    /// `ptr` is registered in this timer (its waker is set) and in no list.
+    unsafe fn link(&mut self, ptr: NonNull<Entry>) {
+        // SAFETY: registered (the caller's contract).
+        let place = self.place(unsafe { entry(ptr) }.deadline);
+        // SAFETY: as above; in no list.
+        unsafe { self.list(place).push_back(ptr) };
         if let Place::Slot { level, slot } = place {
             self.levels[level].occupied |= 1 << slot;
         }
@@ -281,10 +302,12 @@ impl Timer {
     /// `ptr` is an unregistered entry inside a pinned `Sleep` (so it stays put until its
     /// destructor, which calls [`Timer::remove`]), on this executor's thread.
     pub(crate) unsafe fn insert(&mut self, ptr: NonNull<Entry>, waker: SlimWaker) {
-        let old = entry(ptr).waker.replace(Some(waker));
+        // SAFETY: alive and pinned (the caller's contract); it is registered from here on.
+        let old = unsafe { entry(ptr) }.waker.replace(Some(waker));
         debug_assert!(old.is_none(), "registering a registered entry");
         self.live += 1;
-        self.link(ptr);
+        // SAFETY: registered just now, and an unregistered entry is in no list.
+        unsafe { self.link(ptr) };
     }
 
     /// Unregisters the entry at `ptr` and returns its waker, for the caller to drop outside any
@@ -293,21 +316,29 @@ impl Timer {
     /// # Safety
     /// `ptr` is registered in this timer.
     pub(crate) unsafe fn remove(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
-        let place = self.place(entry(ptr).deadline);
+        // SAFETY: registered (the caller's contract).
+        let place = self.place(unsafe { entry(ptr) }.deadline);
         let list = self.list(place);
-        list.unlink(ptr);
+        // SAFETY: a registered entry is in the list its deadline maps to (module docs).
+        unsafe { list.unlink(ptr) };
         if let Place::Slot { level, slot } = place {
             if self.levels[level].slots[slot].is_empty() {
                 self.levels[level].occupied &= !(1 << slot);
             }
         }
-        self.take(ptr)
+        // SAFETY: registered until now, just unlinked.
+        unsafe { self.take(ptr) }
     }
 
-    /// The waker of an entry just unlinked.
-    fn take(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
+    /// Unregisters an entry just unlinked: returns its waker.
+    ///
+    /// # Safety
+    /// `ptr` was registered in this timer and has just been unlinked from its list.
+    unsafe fn take(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
         self.live -= 1;
-        entry(ptr)
+        // SAFETY: still alive: its `Sleep` is the one unregistering it, or it was in the wheel
+        // until now (W1).
+        unsafe { entry(ptr) }
             .waker
             .take()
             .expect("a linked timer entry has a waker")
@@ -348,14 +379,16 @@ impl Timer {
         self.levels[level].occupied &= !(1 << slot);
         self.elapsed = start;
         while let Some(ptr) = list.pop_front() {
-            self.link(ptr);
+            // SAFETY: it was in the wheel (W1), and popping unlinked it.
+            unsafe { self.link(ptr) };
         }
     }
 
     /// Unregisters one entry due at or before `now` (a tick) and returns its waker.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<SlimWaker> {
         let ptr = self.pop_expired_entry(now)?;
-        Some(self.take(ptr))
+        // SAFETY: `pop_expired_entry` just unlinked it from the wheel.
+        Some(unsafe { self.take(ptr) })
     }
 
     /// Unlinks one entry due at or before `now`; the caller takes its waker.
@@ -452,11 +485,13 @@ mod tests {
                 let mut prev = None;
                 let mut cursor = list.head;
                 while let Some(ptr) = cursor {
-                    assert_eq!(self.place(entry(ptr).deadline), expected);
-                    assert_eq!(entry(ptr).prev.get(), prev);
-                    assert!(entry(ptr).is_registered());
+                    // SAFETY: in one of the wheel's lists (W1).
+                    let e = unsafe { entry(ptr) };
+                    assert_eq!(self.place(e.deadline), expected);
+                    assert_eq!(e.prev.get(), prev);
+                    assert!(e.is_registered());
                     prev = cursor;
-                    cursor = entry(ptr).next.get();
+                    cursor = e.next.get();
                     count += 1;
                 }
                 assert_eq!(list.tail, prev);
@@ -516,7 +551,8 @@ mod tests {
                             .unwrap();
                         // SAFETY: the model holds exactly the registered entries.
                         drop(unsafe { timer.remove(ptr) });
-                        assert!(!entry(ptr).is_registered());
+                        // SAFETY: the entry is alive in `entries` (boxed, pinned).
+                        assert!(!unsafe { entry(ptr) }.is_registered());
                         model.remove(&ptr);
                     }
                     _ => {
@@ -527,7 +563,8 @@ mod tests {
                             _ => rng.below(1 << 28),
                         };
                         while let Some(ptr) = timer.pop_expired_entry(now) {
-                            drop(timer.take(ptr));
+                            // SAFETY: just unlinked by `pop_expired_entry`.
+                            drop(unsafe { timer.take(ptr) });
                             let when = model.remove(&ptr).expect("fired an unregistered entry");
                             let when = when.expect("fired a never-ending entry");
                             assert!(when <= now, "fired at {now} an entry due at {when}");
