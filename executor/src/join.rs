@@ -32,7 +32,7 @@
 use crate::context;
 use crate::error::JoinError;
 use crate::executor::Core;
-use crate::state::COMPLETE;
+use crate::state::{COMPLETE, Schedule};
 use crate::task::{Header, TaskId, TaskRef};
 use std::fmt;
 use std::future::Future;
@@ -113,9 +113,15 @@ impl<T> JoinHandle<T> {
     /// queue (or right after the current poll, if a task cancels itself); after that the handle
     /// yields `Err(e)` with `e.is_cancelled()`.
     pub fn cancel(&self) {
-        if self.header().state.transition_to_cancelled() {
-            // SAFETY: the transition set SCHEDULED and added the queue entry's reference (R2).
-            context::schedule(unsafe { TaskRef::from_raw(self.raw) });
+        match self.header().state.transition_to_cancelled() {
+            Schedule::Push => {
+                // SAFETY: the transition set SCHEDULED and added the queue entry's reference
+                // (R2), which we hand to the queue.
+                context::schedule(unsafe { TaskRef::from_raw(self.raw) });
+            }
+            // Queued, running or already cancelled: the run loop will see the flag. Complete:
+            // the output stays.
+            Schedule::AlreadyQueued | Schedule::Complete => {}
         }
     }
 

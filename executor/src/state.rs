@@ -143,6 +143,42 @@ pub(crate) enum TransitionToRunning {
     AlreadyComplete,
 }
 
+/// What a wake or a cancel leaves its caller to do. Pushing, or not, is the whole answer: in
+/// the `Push` case the transition has taken a queue entry's reference (R2) that the caller now
+/// owns, and must hand to a run queue.
+#[must_use = "on `Push` the caller owns a queue entry's reference and must push the task"]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// `SCHEDULED` is now set: push the task onto a run queue, with the entry's reference.
+    Push,
+    /// The task is already in line: queued, or (for a cancel) running or already cancelled;
+    /// the run loop will see it. Nothing to push.
+    AlreadyQueued,
+    /// The task is complete: nothing will run again. Nothing to push.
+    Complete,
+}
+
+/// What dropping one reference leaves its caller to do: this is where \[M\] happens.
+#[must_use = "on `Dealloc` the caller must free the cell"]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// That was the last reference: nobody else can reach the cell, and the caller frees it
+    /// (\[M\], `Task::dealloc`).
+    Dealloc,
+    /// Other references remain; one of their holders will free the cell.
+    Alive,
+}
+
+impl Release {
+    fn after(prev: Snapshot) -> Release {
+        if prev.refs() == 1 {
+            Release::Dealloc
+        } else {
+            Release::Alive
+        }
+    }
+}
+
 /// What to do after a poll returned `Pending`.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
@@ -218,45 +254,54 @@ impl State {
     }
 
     /// Any thread, `Waker::wake_by_ref`: sets `SCHEDULED` and adds the queue entry's reference
-    /// (R2) unless the task is already queued or complete. Returns whether the caller must push
-    /// the task onto a run queue. A task woken while `RUNNING` is queued again: a task that wakes
-    /// itself (like `yield_now`) goes to the back of the queue at the moment it wakes.
-    pub(crate) fn transition_to_notified_by_ref(&self) -> bool {
+    /// (R2) unless the task is already queued or complete. A task woken while `RUNNING` is
+    /// queued again: a task that wakes itself (like `yield_now`) goes to the back of the queue
+    /// at the moment it wakes.
+    pub(crate) fn transition_to_notified_by_ref(&self) -> Schedule {
         self.update(|s| {
-            if s.has(SCHEDULED) || s.has(COMPLETE) {
-                (None, false)
+            if s.has(COMPLETE) {
+                (None, Schedule::Complete)
+            } else if s.has(SCHEDULED) {
+                (None, Schedule::AlreadyQueued)
             } else {
-                (Some((s.0 | SCHEDULED) + REF_ONE), true)
+                (Some((s.0 | SCHEDULED) + REF_ONE), Schedule::Push)
             }
         })
     }
 
-    /// Any thread, `Waker::wake`: like [`transition_to_notified_by_ref`] but the waker's own
-    /// reference becomes the queue entry's. Returns `true` if the caller must push the task;
-    /// `false` if it must instead drop the waker's reference.
+    /// Any thread, `Waker::wake`: like [`transition_to_notified_by_ref`], but on `Push` the
+    /// waker's own reference becomes the queue entry's. Otherwise the caller still owns the
+    /// waker's reference and must drop it (which may free the cell).
     ///
     /// [`transition_to_notified_by_ref`]: Self::transition_to_notified_by_ref
-    pub(crate) fn transition_to_notified_by_val(&self) -> bool {
+    pub(crate) fn transition_to_notified_by_val(&self) -> Schedule {
         self.update(|s| {
-            if s.has(SCHEDULED) || s.has(COMPLETE) {
-                (None, false)
+            if s.has(COMPLETE) {
+                (None, Schedule::Complete)
+            } else if s.has(SCHEDULED) {
+                (None, Schedule::AlreadyQueued)
             } else {
-                (Some(s.0 | SCHEDULED), true)
+                (Some(s.0 | SCHEDULED), Schedule::Push)
             }
         })
     }
 
     /// Executor thread, `JoinHandle::cancel`: sets `CANCELLED` unless the task is complete (then
-    /// the output stays). If the task is idle it is also scheduled one last time, so the run loop
-    /// drops its future; returns `true` if the caller must push it.
-    pub(crate) fn transition_to_cancelled(&self) -> bool {
+    /// the output stays). If the task is idle it is also scheduled one last time, with a queue
+    /// entry's reference (R2), so the run loop drops its future: `Push`.
+    pub(crate) fn transition_to_cancelled(&self) -> Schedule {
         self.update(|s| {
-            if s.has(COMPLETE) || s.has(CANCELLED) {
-                (None, false)
+            if s.has(COMPLETE) {
+                (None, Schedule::Complete)
+            } else if s.has(CANCELLED) {
+                (None, Schedule::AlreadyQueued)
             } else if s.has(SCHEDULED) || s.has(RUNNING) {
-                (Some(s.0 | CANCELLED), false)
+                (Some(s.0 | CANCELLED), Schedule::AlreadyQueued)
             } else {
-                (Some((s.0 | CANCELLED | SCHEDULED) + REF_ONE), true)
+                (
+                    Some((s.0 | CANCELLED | SCHEDULED) + REF_ONE),
+                    Schedule::Push,
+                )
             }
         })
     }
@@ -296,23 +341,21 @@ impl State {
         }
     }
 
-    /// Any thread: drops one reference. Returns `true` if it was the last, and the caller must
-    /// free the cell.
-    #[must_use]
-    pub(crate) fn ref_dec(&self) -> bool {
+    /// Any thread: drops one reference. On `Dealloc` it was the last, and the caller must free
+    /// the cell.
+    pub(crate) fn ref_dec(&self) -> Release {
         let prev = Snapshot(self.0.fetch_sub(REF_ONE, Ordering::AcqRel));
         debug_assert!(prev.refs() > 0, "reference count underflow: {prev:?}");
-        prev.refs() == 1
+        Release::after(prev)
     }
 
     /// Any thread: a queue entry is discarded without running it (shutdown, or a remote wake
     /// that lost the race with shutdown): clears `SCHEDULED` and drops the entry's reference in
-    /// one step. Returns `true` if that was the last reference.
-    #[must_use]
-    pub(crate) fn unset_scheduled_and_ref_dec(&self) -> bool {
+    /// one step. On `Dealloc` that was the last reference.
+    pub(crate) fn unset_scheduled_and_ref_dec(&self) -> Release {
         let prev = Snapshot(self.0.fetch_sub(SCHEDULED + REF_ONE, Ordering::AcqRel));
         debug_assert!(prev.has(SCHEDULED) && prev.refs() > 0, "{prev:?}");
-        prev.refs() == 1
+        Release::after(prev)
     }
 }
 
@@ -370,47 +413,56 @@ mod tests {
     #[test]
     fn wake_schedules_once() {
         let s = state(REF_ONE);
-        assert!(s.transition_to_notified_by_ref());
+        assert_eq!(s.transition_to_notified_by_ref(), Schedule::Push);
         assert_eq!(s.load(), Snapshot(SCHEDULED | (2 * REF_ONE)));
-        assert!(!s.transition_to_notified_by_ref(), "already queued");
-        assert!(!s.transition_to_notified_by_val(), "already queued");
+        assert_eq!(s.transition_to_notified_by_ref(), Schedule::AlreadyQueued);
+        assert_eq!(s.transition_to_notified_by_val(), Schedule::AlreadyQueued);
         assert_eq!(s.load().refs(), 2);
     }
 
     #[test]
     fn wake_of_running_task_requeues_it() {
         let s = state(RUNNING | REF_ONE);
-        assert!(s.transition_to_notified_by_val());
+        assert_eq!(s.transition_to_notified_by_val(), Schedule::Push);
         assert_eq!(s.load(), Snapshot(RUNNING | SCHEDULED | REF_ONE));
     }
 
     #[test]
     fn wake_of_complete_task_does_nothing() {
         let s = state(COMPLETE | (2 * REF_ONE));
-        assert!(!s.transition_to_notified_by_ref());
-        assert!(!s.transition_to_notified_by_val());
+        assert_eq!(s.transition_to_notified_by_ref(), Schedule::Complete);
+        assert_eq!(s.transition_to_notified_by_val(), Schedule::Complete);
         assert_eq!(s.load(), Snapshot(COMPLETE | (2 * REF_ONE)));
     }
 
     #[test]
     fn cancel_table() {
-        // (before, must push, after)
+        use Schedule::{AlreadyQueued, Complete, Push};
+        // (before, what the caller must do, after)
         let cases = [
-            (REF_ONE, true, CANCELLED | SCHEDULED | (2 * REF_ONE)),
-            (SCHEDULED | REF_ONE, false, CANCELLED | SCHEDULED | REF_ONE),
-            (RUNNING | REF_ONE, false, CANCELLED | RUNNING | REF_ONE),
-            (COMPLETE | REF_ONE, false, COMPLETE | REF_ONE),
+            (REF_ONE, Push, CANCELLED | SCHEDULED | (2 * REF_ONE)),
+            (
+                SCHEDULED | REF_ONE,
+                AlreadyQueued,
+                CANCELLED | SCHEDULED | REF_ONE,
+            ),
+            (
+                RUNNING | REF_ONE,
+                AlreadyQueued,
+                CANCELLED | RUNNING | REF_ONE,
+            ),
+            (COMPLETE | REF_ONE, Complete, COMPLETE | REF_ONE),
             (
                 CANCELLED | SCHEDULED | REF_ONE,
-                false,
+                AlreadyQueued,
                 CANCELLED | SCHEDULED | REF_ONE,
             ),
         ];
-        for (before, push, after) in cases {
+        for (before, action, after) in cases {
             let s = state(before);
             assert_eq!(
                 s.transition_to_cancelled(),
-                push,
+                action,
                 "from {:?}",
                 Snapshot(before)
             );
@@ -458,8 +510,8 @@ mod tests {
     #[test]
     fn last_reference_is_reported_once() {
         let s = state(COMPLETE | SCHEDULED | (2 * REF_ONE));
-        assert!(!s.ref_dec());
-        assert!(s.unset_scheduled_and_ref_dec());
+        assert_eq!(s.ref_dec(), Release::Alive);
+        assert_eq!(s.unset_scheduled_and_ref_dec(), Release::Dealloc);
         assert_eq!(s.load(), Snapshot(COMPLETE));
     }
 }

@@ -45,7 +45,7 @@ use crate::error::{JoinError, Payload};
 use crate::loom::Arc;
 use crate::queue::Link;
 use crate::shared::Shared;
-use crate::state::{COMPLETE, OUTPUT_GONE, State};
+use crate::state::{COMPLETE, OUTPUT_GONE, Release, State};
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
@@ -403,10 +403,13 @@ impl TaskRef {
         let ptr = self.into_raw();
         // SAFETY: we held a reference until this line.
         let header = unsafe { ptr.as_ref() };
-        if header.state.unset_scheduled_and_ref_dec() {
-            let dealloc = header.vtable.dealloc;
-            // SAFETY: the count just reached zero: we were the last reference.
-            unsafe { dealloc(ptr) };
+        match header.state.unset_scheduled_and_ref_dec() {
+            Release::Dealloc => {
+                let dealloc = header.vtable.dealloc;
+                // SAFETY: the count just reached zero: we were the last reference.
+                unsafe { dealloc(ptr) };
+            }
+            Release::Alive => {}
         }
     }
 }
@@ -414,11 +417,14 @@ impl TaskRef {
 impl Drop for TaskRef {
     fn drop(&mut self) {
         let header = self.header();
-        if header.state.ref_dec() {
-            let dealloc = header.vtable.dealloc;
-            // SAFETY: the count just reached zero: we were the last reference, so nobody else
-            // can reach the cell; the vtable was read before the free.
-            unsafe { dealloc(self.0) };
+        match header.state.ref_dec() {
+            Release::Dealloc => {
+                let dealloc = header.vtable.dealloc;
+                // SAFETY: the count just reached zero: we were the last reference, so nobody
+                // else can reach the cell; the vtable was read before the free.
+                unsafe { dealloc(self.0) };
+            }
+            Release::Alive => {}
         }
     }
 }

@@ -25,6 +25,7 @@
 //! `ManuallyDrop` so that it is never dropped. A future that keeps it calls `clone`.
 
 use crate::context;
+use crate::state::Schedule;
 use crate::task::{Header, TaskRef};
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -63,15 +64,21 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
     ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
 }
 
-fn header<'a>(ptr: *const ()) -> &'a Header {
-    // SAFETY: (for every caller below) the data pointer of one of our wakers is a task header
-    // and the waker owns (or borrows from its creator) a reference, so the cell is alive.
+/// The header behind a waker's data pointer.
+///
+/// # Safety
+/// `ptr` is the data pointer of one of our task wakers that is still alive: a task header, and
+/// the waker owns a reference to it (R4), or borrows one its creator holds (`borrowed`). The
+/// returned reference must not outlive that reference: the lifetime is the caller's to bound.
+unsafe fn header<'a>(ptr: *const ()) -> &'a Header {
+    // SAFETY: the caller's contract: a live header, kept alive by the waker's reference.
     unsafe { &*(ptr as *const Header) }
 }
 
 /// `Waker::clone`: +1.
 unsafe fn clone(ptr: *const ()) -> RawWaker {
-    header(ptr).state.ref_inc();
+    // SAFETY: the waker being cloned is alive and holds (or borrows) a reference.
+    unsafe { header(ptr) }.state.ref_inc();
     RawWaker::new(ptr, &VTABLE)
 }
 
@@ -79,17 +86,27 @@ unsafe fn clone(ptr: *const ()) -> RawWaker {
 unsafe fn wake(ptr: *const ()) {
     // SAFETY: the waker owned one reference and is being consumed: we adopt it.
     let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
-    if task.header().state.transition_to_notified_by_val() {
-        context::schedule(task); // the reference is now the queue entry's
-    } // else: `task` drops here, and with it the waker's reference
+    match task.header().state.transition_to_notified_by_val() {
+        // The waker's reference is now the queue entry's (R2).
+        Schedule::Push => context::schedule(task),
+        // Nothing to queue: the waker's reference goes, and with it the cell if it was the
+        // last (\[M\], on this thread).
+        Schedule::AlreadyQueued | Schedule::Complete => drop(task),
+    }
 }
 
 /// `Waker::wake_by_ref`: +1 if the task gets queued.
 unsafe fn wake_by_ref(ptr: *const ()) {
-    if header(ptr).state.transition_to_notified_by_ref() {
-        // SAFETY: the transition added one reference for the queue entry; we adopt it.
-        let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
-        context::schedule(task);
+    // SAFETY: the waker is alive (we are called through a reference to it) and holds or
+    // borrows a reference.
+    let header = unsafe { header(ptr) };
+    match header.state.transition_to_notified_by_ref() {
+        Schedule::Push => {
+            // SAFETY: the transition added one reference for the queue entry; we adopt it.
+            let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
+            context::schedule(task);
+        }
+        Schedule::AlreadyQueued | Schedule::Complete => {}
     }
 }
 
