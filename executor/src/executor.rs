@@ -60,6 +60,16 @@ pub struct Executor {
 }
 
 /// The executor's state, reachable from the thread-local while it runs.
+///
+/// # Rule C1: the core outlives its tasks and its timer entries
+///
+/// **C1.** The core outlives every task of this executor that has not completed, and every
+/// timer entry registered in its wheel. `Executor`'s `Drop` frees the core only after `close`
+/// has completed every task (dropping its future) and unregistered every timer entry, and
+/// `close` always runs to the end (it contains the user panics it meets). So on the owning
+/// thread, a pointer to the core (`Shared::home`, `SlimWaker::core`) may be dereferenced while
+/// the caller holds a task that has not completed, or a registered entry, and runs no user code
+/// that could complete or unregister it meanwhile. Every such dereference cites C1.
 pub(crate) struct Core {
     shared: Arc<Shared>,
     queue: LocalQueue,
@@ -251,9 +261,9 @@ impl Drop for Executor {
         let panic = self.core().close();
         self.core().shared.clear_core();
         // SAFETY: `core` came from `Box::leak` in `new` and is freed only here; `close` ran to
-        // the end (it contains user panics), so no timer entry and no live task points to the
-        // core any more; the thread-local was restored when it returned, `clear_core` cleared
-        // the last pointer (`Shared::core`), and no reference outlives this call.
+        // the end, so no task is left uncompleted and no timer entry registered (C1); the
+        // thread-local was restored when it returned, `clear_core` cleared the last pointer
+        // (`Shared::core`), and no reference outlives this call.
         drop(unsafe { Box::from_raw(self.core.as_ptr()) });
         if let Some(payload) = panic {
             if std::thread::panicking() {
@@ -280,9 +290,9 @@ where
         "`executor::spawn` called outside a running executor: call it from inside \
          `Executor::block_on` or a task, or use `Executor::spawn`",
     );
-    // SAFETY: an executor runs on this thread (the thread-local named it), and we are inside
-    // its run (a task's poll or the `block_on` future), so its core outlives this call
-    // (rule C1); nothing below runs user code.
+    // SAFETY: the thread-local names an executor running on this thread, whose core stays
+    // alive until its run returns (`context::with_current`), and we are inside that run (a
+    // task's poll or the `block_on` future); nothing below runs user code.
     let core = unsafe { core.as_ref() };
     let (ptr, place) = Task::<F>::allocate(core.shared.clone());
     // SAFETY: as in `Executor::spawn`.

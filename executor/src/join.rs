@@ -85,11 +85,10 @@ impl<T> JoinHandle<T> {
             .shared
             .home()
             .expect("the executor of a task that has not completed is alive");
-        // SAFETY: `home` may be dereferenced on the owning thread while a task of its executor
-        // has not completed. The handle is `!Send`, so this is the owning thread. The task had
-        // not completed when the caller looked, and it cannot have completed since: tasks are
-        // completed on this thread, by the run loop or shutdown, and no user code ran in
-        // between. The reference does not outlive `f`, which runs no user code either.
+        // SAFETY: C1 (`executor.rs`): the handle's task had not completed when the caller
+        // looked, and cannot have since (tasks complete on this thread, and no user code ran in
+        // between); the handle is `!Send`, so this is the owning thread. The reference does not
+        // outlive `f`, which runs no user code either.
         f(unsafe { core.as_ref() })
     }
 

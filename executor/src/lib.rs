@@ -93,6 +93,22 @@
 //!
 //! Then `yield_now.rs` and `stats.rs`; `loom.rs` is the facade the loom models swap in.
 //!
+//! # Rules
+//!
+//! Each invariant the `unsafe` code rests on is stated once, numbered, and cited by its name
+//! wherever it is used:
+//!
+//! - **R1–R4** (`state.rs`): who holds a reference to a task cell — the owned list, a run-queue
+//!   entry, the `JoinHandle`, each waker.
+//! - **Q1** (`queue.rs`): a task is in at most one run queue, only while `SCHEDULED` is set.
+//! - **O1** (`owned.rs`): a task is in the owned list from spawn until its future is dropped.
+//! - **C1** (`executor.rs`): the core outlives every task that has not completed and every
+//!   registered timer entry.
+//! - **W1** (`timer.rs`): every pointer the wheel holds is to a registered, pinned entry.
+//!
+//! The scheduler's rules have prefixes of their own: S1–S5 (re-entrancy) and T1–T5 (its
+//! table's capacity).
+//!
 //! # Example
 //!
 //! ```

@@ -137,9 +137,8 @@ impl Shared {
     /// wakers, the timer wheel), looked up from something that belongs to one of its tasks.
     ///
     /// Callers are `!Send` values (`JoinHandle`, `Sleep`), so they are on the owning thread.
-    /// They may keep using the core only while something proves it alive: a task of this
-    /// executor that has not completed (shutdown completes them all before the core is freed),
-    /// or a timer entry registered in its wheel (shutdown detaches them all).
+    /// They may dereference it only under rule C1 (`executor.rs`): while they hold a task of
+    /// this executor that has not completed, or a timer entry registered in its wheel.
     pub(crate) fn home(&self) -> Option<NonNull<Core>> {
         debug_assert_eq!(self.owner, context::thread_token());
         NonNull::new(self.core.load(Ordering::Relaxed))

@@ -80,8 +80,8 @@ impl Sleep {
         let Some(core) = self.entry.core() else {
             return;
         };
-        // SAFETY: the entry is registered, so its executor's core is alive (the executor
-        // unlinks every entry before freeing it), and we are on its thread (`Sleep` is !Send).
+        // SAFETY: the entry is registered (C1 in `executor.rs`), and we are on its thread
+        // (`Sleep` is !Send).
         let core = unsafe { core.as_ref() };
         // SAFETY: the entry is registered in this core's timer (that is how we found the core).
         let waker = unsafe { core.timer().borrow_mut().remove(NonNull::from(&self.entry)) };
@@ -98,7 +98,7 @@ impl Future for Sleep {
         let this = self.into_ref().get_ref();
         let deadline = this.entry.deadline();
         if let Some(core) = this.entry.core() {
-            // SAFETY: as in `deregister`: registered, so the core is alive; our thread. The
+            // SAFETY: as in `deregister`: registered (C1); our thread. The
             // borrow ends within the statement, before any foreign code runs.
             let due = unsafe { core.as_ref() }.timer().borrow().is_due(deadline);
             if due {
@@ -109,7 +109,7 @@ impl Future for Sleep {
                 return Poll::Pending;
             }
             // Keep the waker current (the task polling it may have changed).
-            // SAFETY: the core is alive (registered, just checked) and this is its thread.
+            // SAFETY: registered, just checked (C1), and this is its thread.
             let waker = unsafe { SlimWaker::new(cx.waker(), core) };
             // Cloning a foreign waker ran its code, which may have shut the executor down and
             // detached the entry. If so, the new waker is dropped unused (it never touches the

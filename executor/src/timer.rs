@@ -435,8 +435,8 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        // The executor detaches every entry at shutdown (`pop_any`): an entry left linked here
-        // would point into a freed wheel from its `Sleep`.
+        // The executor detaches every entry at shutdown (`pop_any`, rule C1): an entry left
+        // linked here would point into a freed wheel from its `Sleep`.
         debug_assert_eq!(self.live, 0, "timer dropped with registered entries");
     }
 }

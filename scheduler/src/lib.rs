@@ -103,7 +103,7 @@
 //! A work may unregister itself, register others, or call `stop` from its own body, and a
 //! future's destructor may do the same while `stop` or `unregister` is running. The rules
 //! that make this safe (never hold the table's borrow across a call out; remove before
-//! cancelling; reserve the slot before spawning) are numbered R1–R5 in `work_scheduler.rs`.
+//! cancelling; reserve the slot before spawning) are numbered S1–S5 in `work_scheduler.rs`.
 //!
 //! # Reading order
 //!

@@ -14,28 +14,28 @@
 //! - `executor::spawn`, which drops the future (and so runs its hook) if it panics.
 //!
 //! Our executor drops a cancelled future on its next run of the queue, not inside
-//! `cancel()`, but the scheduler must not depend on that. Four rules keep it correct with
-//! either kind of executor:
+//! `cancel()`, but the scheduler must not depend on that. Four rules, S1–S4 (S for scheduler),
+//! keep it correct with either kind of executor:
 //!
-//! - **R1. No borrow across a call out.** A `RefCell` borrow of the table never spans any
+//! - **S1. No borrow across a call out.** A `RefCell` borrow of the table never spans any
 //!   of the calls above. Each method takes out what it needs (a `Slot`, or the whole table),
 //!   lets the borrow end, and only then cancels or drops handles. So a re-entrant call
 //!   always finds the table unborrowed: no double-borrow panic.
-//! - **R2. Remove first, cancel second.** `unregister` and `stop` remove the entry *before*
+//! - **S2. Remove first, cancel second.** `unregister` and `stop` remove the entry *before*
 //!   cancelling. When the hook then runs (inside `cancel()` or on a later tick) it finds no
 //!   slot and does nothing, and `len()` is already right when `cancel()` runs user code.
-//! - **R3. The slot exists before the task does.** `register` reserves the slot, then
+//! - **S3. The slot exists before the task does.** `register` reserves the slot, then
 //!   spawns, then fills the slot with the handle. Whoever ends the work first — its done
 //!   hook, `unregister`, `stop` — removes the slot. If `register` finds its slot gone when
 //!   it comes back with the handle, the work was ended or unregistered meanwhile, and
 //!   `register` cancels the task instead of storing a stale entry.
-//! - **R4. `stop` repeats until the table stays empty.** It takes the whole table, cancels
+//! - **S4. `stop` repeats until the table stays empty.** It takes the whole table, cancels
 //!   everything in it, and looks again: a destructor that registered new works while `stop`
 //!   was cancelling has its works cancelled too, so `len() == 0` when `stop` returns.
 //!
 //! And the `Rc` structure:
 //!
-//! - **R5. The hook holds a `Weak`.** No cycle through the task (see `done_hook.rs`).
+//! - **S5. The hook holds a `Weak`.** No cycle through the task (see `done_hook.rs`).
 //!   Dropping every `WorkScheduler` clone drops the table and its handles, which *detaches*
 //!   the works (a dropped `JoinHandle` does not cancel); their hooks then find no scheduler.
 //!   Call [`WorkScheduler::stop`] first to cancel them.
@@ -55,7 +55,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// The done hook's entry point: removes `index` if it is still there. The borrow ends
-    /// inside; the caller drops the returned slot (R1).
+    /// inside; the caller drops the returned slot (S1).
     pub(crate) fn forget(&self, index: u64) -> Option<Slot> {
         self.slots.borrow_mut().remove(index)
     }
@@ -99,17 +99,17 @@ impl WorkScheduler {
     /// work's function panics. Either way no entry is left behind.
     pub fn register(&self, work: Work) -> u64 {
         let (index, start) = work.into_parts();
-        // R3: the slot first. The borrow ends at the semicolon (R1).
+        // S3: the slot first. The borrow ends at the semicolon (S1).
         self.inner.slots.borrow_mut().reserve(index);
-        // Calls the work's function and the executor: no borrow held (R1). If either
+        // Calls the work's function and the executor: no borrow held (S1). If either
         // panics, the hook is dropped during unwinding and removes the reserved slot.
         let hook = DoneHook::new(Rc::downgrade(&self.inner), index);
         let handle = start(hook);
-        // R3: fill the slot, or learn that it is gone.
+        // S3: fill the slot, or learn that it is gone.
         let stale = self.inner.slots.borrow_mut().fill(index, handle);
         if let Err(handle) = stale {
             // The work was unregistered or stopped while its function ran: honour that.
-            // The borrow has ended (R1).
+            // The borrow has ended (S1).
             handle.cancel();
         }
         index
@@ -133,7 +133,7 @@ impl WorkScheduler {
     ///    The scheduler held the handle and has dropped it, so unless a `Waker` of the task
     ///    is still stored somewhere, that is the same moment as step 2.
     pub fn unregister(&self, index: u64) -> bool {
-        // The borrow ends at the semicolon (R1, R2).
+        // The borrow ends at the semicolon (S1, S2).
         let removed = self.inner.slots.borrow_mut().remove(index);
         match removed {
             None => false,
@@ -142,7 +142,7 @@ impl WorkScheduler {
                 true
             }
             // `register` is between spawn and fill for this index; it will find the slot
-            // gone and cancel the task itself (R3).
+            // gone and cancel the task itself (S3).
             Some(Slot::Reserved) => true,
         }
     }
@@ -159,7 +159,7 @@ impl WorkScheduler {
     /// registered after `stop` run normally.
     pub fn stop(&self) {
         loop {
-            // R4: the whole table at once; the borrow ends at the semicolon (R1).
+            // S4: the whole table at once; the borrow ends at the semicolon (S1).
             let taken = self.inner.slots.borrow_mut().take_all();
             if taken.len() == 0 {
                 return;
@@ -170,7 +170,7 @@ impl WorkScheduler {
                 if let Slot::Filled(handle) = slot {
                     handle.cancel();
                 }
-                // A `Slot::Reserved` is cancelled by its `register` (R3).
+                // A `Slot::Reserved` is cancelled by its `register` (S3).
             }
         }
     }
