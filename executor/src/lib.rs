@@ -93,6 +93,11 @@
 //!
 //! Then `yield_now.rs` and `stats.rs`; `loom.rs` is the facade the loom models swap in.
 //!
+//! Alongside the first reading, run the chapters in `examples/`, in this order: each prints
+//! `Stats` and the heap at every step, marked \[A\], \[F\] and \[M\]. `spawn_and_free`,
+//! `cancel_before_first_poll`, `cancel_while_sleeping`, `husk`, `detached_and_shutdown`
+//! (`cargo run --release -p executor --example NAME`).
+//!
 //! # Rules
 //!
 //! Each invariant the `unsafe` code rests on is stated once, numbered, and cited by its name
