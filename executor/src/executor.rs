@@ -4,7 +4,7 @@
 //! it in a thread-local) holding:
 //!
 //! - the local FIFO run queue (`queue.rs`) and the owned list of live futures (`owned.rs`);
-//! - the timer (`timer.rs`): a wheel of list heads; the entries live in the `Sleep`s;
+//! - the timer (`wheel.rs`): a wheel of list heads; the entries live in the `Sleep`s;
 //! - the exact counters behind [`Stats`];
 //! - the join wakers: for each task whose `JoinHandle` is being awaited, the awaiter's waker;
 //! - an `Arc<Shared>` (`shared.rs`): the remote queue, the parker and the free counters.
@@ -27,8 +27,8 @@ use crate::shared::Shared;
 use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
 use crate::stats::{LocalCounters, Stats, bump};
 use crate::task::{Header, Outcome, Task, TaskRef, drop_quietly};
-use crate::timer::Timer;
 use crate::waker;
+use crate::wheel::Timer;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
@@ -423,7 +423,7 @@ impl Core {
     /// Sleeps until the timer's next tick of interest or a remote wake. A tick that only
     /// cascades entries costs a wake-up with nothing to run: once per level a sleep is moved
     /// down from, so at most five for a sleep within the wheel's 2.2-year span (one more each
-    /// time the top level comes round, beyond it). `timer.rs`'s tests count them.
+    /// time the top level comes round, beyond it). `wheel.rs`'s tests count them.
     fn park(&self) {
         let timeout = self.timer.borrow().next_tick().map(|tick| {
             let at = tick.saturating_mul(clock::NANOS_PER_TICK);

@@ -77,14 +77,14 @@
 //!    parking, the race with shutdown.
 //! 6. `executor.rs` — the run loop, `block_on`, cancel as the run loop sees it, shutdown.
 //! 7. `join.rs`, `error.rs` — await, cancel, detach; why a task has no output.
-//! 8. `sleep.rs` and the entry in `timer.rs` — the timer entry inside the future, unlinked when
+//! 8. `sleep.rs` and `entry.rs` — the timer entry inside the future, unlinked when
 //!    it is dropped.
 //!
 //! **Second reading: what each byte-saving design buys and costs.**
 //!
 //! 9. `slim_waker.rs` — a timer entry's waker in one word (8 B per sleeping task; a box for a
 //!    foreign waker).
-//! 10. `timer.rs`, the wheel, and `clock.rs` — a hierarchical wheel of fixed list heads and a
+//! 10. `wheel.rs` and `clock.rs` — a hierarchical wheel of fixed list heads and a
 //!     `u64` deadline (no timer storage per sleep; up to a millisecond late, never early).
 //! 11. The tagless stage in `task.rs` and the 32-bit state word and id in `state.rs` (8 + 8 B
 //!     per task; ids wrap after 2^32 spawns).
@@ -109,7 +109,7 @@
 //! - **O1** (`owned.rs`): a task is in the owned list from spawn until its future is dropped.
 //! - **C1** (`executor.rs`): the core outlives every task that has not completed and every
 //!   registered timer entry.
-//! - **W1** (`timer.rs`): every pointer the wheel holds is to a registered, pinned entry.
+//! - **W1** (`entry.rs`): every pointer the wheel holds is to a registered, pinned entry.
 //!
 //! The scheduler's rules have prefixes of their own: S1–S5 (re-entrancy) and T1–T5 (its
 //! table's capacity).
@@ -135,6 +135,7 @@
 
 mod clock;
 mod context;
+mod entry;
 mod error;
 mod executor;
 mod join;
@@ -148,8 +149,8 @@ mod slim_waker;
 mod state;
 mod stats;
 mod task;
-mod timer;
 mod waker;
+mod wheel;
 mod yield_now;
 
 pub use error::JoinError;

@@ -8,7 +8,7 @@
 //! early and at most about a millisecond late. `sleep(Duration::ZERO)` is due at once (its deadline
 //! is marked so, `clock.rs`), and its [`Sleep::deadline`] is the moment `sleep` was called.
 //!
-//! The timer entry is **inside** the `Sleep` (`timer.rs`): 32 bytes, in the task's own cell, and
+//! The timer entry is **inside** the `Sleep` (`entry.rs`): 32 bytes, in the task's own cell, and
 //! nothing anywhere else. So a `Sleep` is `!Unpin` — pin it (`std::pin::pin!`, `Box::pin`) to
 //! poll it by reference — and `!Send`: it belongs to its executor's thread.
 //!
@@ -23,8 +23,8 @@
 
 use crate::clock;
 use crate::context;
+use crate::entry::Entry;
 use crate::slim_waker::SlimWaker;
-use crate::timer::Entry;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;

@@ -41,7 +41,7 @@ use workspace_tests::counting::{CountingAlloc, Delta, Heap, assert_installed};
 #[global_allocator]
 static ALLOCATOR: CountingAlloc = CountingAlloc;
 
-/// The timer entry inside every `Sleep`, as `timer.rs` lays it out: two links (one pointer
+/// The timer entry inside every `Sleep`, as `entry.rs` lays it out: two links (one pointer
 /// each), the deadline in nanoseconds (`u64`) and the waker in one word. 32 bytes.
 const TIMER_ENTRY_BYTES: usize = size_of::<(
     Option<NonNull<()>>,
