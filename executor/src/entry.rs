@@ -27,7 +27,6 @@
 //!
 //! The wheel that links these entries by deadline is the optimisation, in `wheel.rs`.
 
-use crate::slim_waker::SlimWaker;
 use std::cell::Cell;
 use std::marker::PhantomPinned;
 use std::ptr::NonNull;
@@ -36,19 +35,23 @@ use std::ptr::NonNull;
 ///
 /// The links and the waker are `Cell`s: the wheel reaches the entry through a raw pointer while
 /// the `Sleep` holding it may be borrowed, so both sides only ever use shared references.
-pub(crate) struct Entry {
-    pub(crate) prev: Cell<Option<NonNull<Entry>>>,
-    pub(crate) next: Cell<Option<NonNull<Entry>>>,
+///
+/// `W` is the waker it keeps: a `SlimWaker` in every `Sleep` (`slim_waker.rs`). Neither the
+/// entry nor the wheel needs to know what it is; they only keep it, and hand it back when the
+/// entry is unregistered.
+pub(crate) struct Entry<W> {
+    pub(crate) prev: Cell<Option<NonNull<Entry<W>>>>,
+    pub(crate) next: Cell<Option<NonNull<Entry<W>>>>,
     /// Nanoseconds on the `clock`, or `NEVER`, or marked `AT_ONCE` (see `clock.rs`). Never
     /// changes.
     pub(crate) deadline: u64,
-    pub(crate) waker: Cell<Option<SlimWaker>>,
+    pub(crate) waker: Cell<Option<W>>,
     /// The wheel points to the entry: it must not move while registered.
     _pinned: PhantomPinned,
 }
 
-impl Entry {
-    pub(crate) fn new(deadline: u64) -> Entry {
+impl<W> Entry<W> {
+    pub(crate) fn new(deadline: u64) -> Entry<W> {
         Entry {
             prev: Cell::new(None),
             next: Cell::new(None),
@@ -64,9 +67,9 @@ impl Entry {
 
     /// Calls `f` with the waker in place (the cell is briefly emptied; `f` must not touch it).
     /// The waker goes back even if `f` panics: a linked entry must never look unregistered.
-    fn peek_waker<R>(&self, f: impl FnOnce(Option<&SlimWaker>) -> R) -> R {
-        struct PutBack<'a>(&'a Cell<Option<SlimWaker>>, Option<SlimWaker>);
-        impl Drop for PutBack<'_> {
+    pub(crate) fn peek_waker<R>(&self, f: impl FnOnce(Option<&W>) -> R) -> R {
+        struct PutBack<'a, W>(&'a Cell<Option<W>>, Option<W>);
+        impl<W> Drop for PutBack<'_, W> {
             fn drop(&mut self) {
                 self.0.set(self.1.take());
             }
@@ -79,18 +82,8 @@ impl Entry {
         self.peek_waker(|waker| waker.is_some())
     }
 
-    /// The core whose timer holds this entry, if it is registered.
-    pub(crate) fn core(&self) -> Option<NonNull<crate::executor::Core>> {
-        self.peek_waker(|waker| waker.map(SlimWaker::core))
-    }
-
-    /// Whether the registered waker would wake the same task as `waker`.
-    pub(crate) fn will_wake(&self, waker: &std::task::Waker) -> bool {
-        self.peek_waker(|stored| stored.is_some_and(|stored| stored.will_wake(waker)))
-    }
-
     /// Replaces the waker of a registered entry; returns the old one, for the caller to drop.
-    pub(crate) fn replace_waker(&self, waker: SlimWaker) -> SlimWaker {
+    pub(crate) fn replace_waker(&self, waker: W) -> W {
         let old = self.waker.replace(Some(waker));
         old.expect("replacing the waker of an unregistered timer entry")
     }
@@ -103,26 +96,34 @@ impl Entry {
 /// the returned reference is not used after the entry is unregistered and its `Sleep` dropped:
 /// the lifetime is the caller's to bound. Every pointer the wheel holds qualifies (rule W1 in
 /// the module docs). The reference is shared; all the entry's mutable parts are `Cell`s.
-pub(crate) unsafe fn entry<'a>(ptr: NonNull<Entry>) -> &'a Entry {
+pub(crate) unsafe fn entry<'a, W>(ptr: NonNull<Entry<W>>) -> &'a Entry<W> {
     // SAFETY: the caller's contract: a live, pinned entry.
     unsafe { ptr.as_ref() }
 }
 
 /// A FIFO list of entries, linked through the entries themselves.
-#[derive(Default)]
-pub(crate) struct List {
-    pub(crate) head: Option<NonNull<Entry>>,
-    pub(crate) tail: Option<NonNull<Entry>>,
+pub(crate) struct List<W> {
+    pub(crate) head: Option<NonNull<Entry<W>>>,
+    pub(crate) tail: Option<NonNull<Entry<W>>>,
 }
 
-impl List {
+impl<W> Default for List<W> {
+    fn default() -> List<W> {
+        List {
+            head: None,
+            tail: None,
+        }
+    }
+}
+
+impl<W> List<W> {
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_none()
     }
 
     /// # Safety
     /// `ptr` is registered (alive, pinned) and in no list.
-    pub(crate) unsafe fn push_back(&mut self, ptr: NonNull<Entry>) {
+    pub(crate) unsafe fn push_back(&mut self, ptr: NonNull<Entry<W>>) {
         // SAFETY: registered (the caller's contract).
         let e = unsafe { entry(ptr) };
         e.next.set(None);
@@ -135,7 +136,7 @@ impl List {
         self.tail = Some(ptr);
     }
 
-    pub(crate) fn pop_front(&mut self) -> Option<NonNull<Entry>> {
+    pub(crate) fn pop_front(&mut self) -> Option<NonNull<Entry<W>>> {
         let ptr = self.head?;
         // SAFETY: the head is in this list.
         unsafe { self.unlink(ptr) };
@@ -144,7 +145,7 @@ impl List {
 
     /// # Safety
     /// `ptr` is in this list.
-    pub(crate) unsafe fn unlink(&mut self, ptr: NonNull<Entry>) {
+    pub(crate) unsafe fn unlink(&mut self, ptr: NonNull<Entry<W>>) {
         // SAFETY: in this list, so registered (W1).
         let e = unsafe { entry(ptr) };
         let (prev, next) = (e.prev.take(), e.next.take());

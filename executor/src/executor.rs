@@ -24,6 +24,7 @@ use crate::loom::Arc;
 use crate::owned::OwnedList;
 use crate::queue::{Entry, Link, LocalQueue};
 use crate::shared::Shared;
+use crate::slim_waker::SlimWaker;
 use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
 use crate::stats::{LocalCounters, Stats, bump};
 use crate::task::{Header, Outcome, Task, TaskRef, drop_quietly};
@@ -74,7 +75,7 @@ pub(crate) struct Core {
     shared: Arc<Shared>,
     queue: LocalQueue,
     owned: OwnedList,
-    timer: RefCell<Timer>,
+    timer: RefCell<Timer<SlimWaker>>,
     counters: LocalCounters,
     /// The `block_on` future's place in the run queue.
     main_link: Link,
@@ -311,7 +312,7 @@ impl Core {
         Arc::ptr_eq(&self.shared, &header.shared)
     }
 
-    pub(crate) fn timer(&self) -> &RefCell<Timer> {
+    pub(crate) fn timer(&self) -> &RefCell<Timer<SlimWaker>> {
         &self.timer
     }
 

@@ -60,7 +60,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    entry: Entry,
+    entry: Entry<SlimWaker>,
     /// `!Send + !Sync`: the entry's waker and links belong to the executor's thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -87,6 +87,20 @@ impl Sleep {
         let waker = unsafe { core.timer().borrow_mut().remove(NonNull::from(&self.entry)) };
         // After the borrow: dropping the waker may free a task cell.
         drop(waker);
+    }
+}
+
+/// What a `Sleep` asks of its entry's waker, which the entry itself keeps without knowing it is
+/// a `SlimWaker` (`entry.rs`).
+impl Entry<SlimWaker> {
+    /// The core whose timer holds this entry, if it is registered.
+    fn core(&self) -> Option<NonNull<crate::executor::Core>> {
+        self.peek_waker(|waker| waker.map(SlimWaker::core))
+    }
+
+    /// Whether the registered waker would wake the same task as `waker`.
+    fn will_wake(&self, waker: &std::task::Waker) -> bool {
+        self.peek_waker(|stored| stored.is_some_and(|stored| stored.will_wake(waker)))
     }
 }
 

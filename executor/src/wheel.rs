@@ -28,7 +28,6 @@
 
 use crate::clock::{self, Due};
 use crate::entry::{Entry, List, entry};
-use crate::slim_waker::SlimWaker;
 use std::ptr::NonNull;
 
 const LEVELS: usize = 6;
@@ -37,14 +36,14 @@ const SLOTS: usize = 1 << SLOT_BITS;
 /// Ticks one full wheel spans; a deadline farther than this from `elapsed` goes to the top level.
 const MAX_SPAN: u64 = 1 << (SLOT_BITS * LEVELS as u32);
 
-struct Level {
+struct Level<W> {
     /// Bit `s` set exactly when `slots[s]` is non-empty.
     occupied: u64,
-    slots: [List; SLOTS],
+    slots: [List<W>; SLOTS],
 }
 
-impl Default for Level {
-    fn default() -> Level {
+impl<W> Default for Level<W> {
+    fn default() -> Level<W> {
         Level {
             occupied: 0,
             slots: std::array::from_fn(|_| List::default()),
@@ -61,21 +60,21 @@ enum Place {
 }
 
 /// The executor's timer; see the module docs.
-pub(crate) struct Timer {
+pub(crate) struct Timer<W> {
     /// Every tick up to and including this one has been processed.
     elapsed: u64,
-    levels: [Level; LEVELS],
-    expired: List,
-    never: List,
+    levels: [Level<W>; LEVELS],
+    expired: List<W>,
+    never: List<W>,
     live: usize,
 }
 
-impl Timer {
-    pub(crate) fn new() -> Timer {
+impl<W> Timer<W> {
+    pub(crate) fn new() -> Timer<W> {
         Timer::starting_at(clock::tick_of(clock::now()))
     }
 
-    fn starting_at(elapsed: u64) -> Timer {
+    fn starting_at(elapsed: u64) -> Timer<W> {
         Timer {
             elapsed,
             levels: std::array::from_fn(|_| Level::default()),
@@ -120,7 +119,7 @@ impl Timer {
         Place::Slot { level, slot }
     }
 
-    fn list(&mut self, place: Place) -> &mut List {
+    fn list(&mut self, place: Place) -> &mut List<W> {
         match place {
             Place::Never => &mut self.never,
             Place::Expired => &mut self.expired,
@@ -130,7 +129,7 @@ impl Timer {
 
     /// # Safety
     /// `ptr` is registered in this timer (its waker is set) and in no list.
-    unsafe fn link(&mut self, ptr: NonNull<Entry>) {
+    unsafe fn link(&mut self, ptr: NonNull<Entry<W>>) {
         // SAFETY: registered (the caller's contract).
         let place = self.place(unsafe { entry(ptr) }.deadline);
         // SAFETY: as above; in no list.
@@ -145,7 +144,7 @@ impl Timer {
     /// # Safety
     /// `ptr` is an unregistered entry inside a pinned `Sleep` (so it stays put until its
     /// destructor, which calls [`Timer::remove`]), on this executor's thread.
-    pub(crate) unsafe fn insert(&mut self, ptr: NonNull<Entry>, waker: SlimWaker) {
+    pub(crate) unsafe fn insert(&mut self, ptr: NonNull<Entry<W>>, waker: W) {
         // SAFETY: alive and pinned (the caller's contract); it is registered from here on.
         let old = unsafe { entry(ptr) }.waker.replace(Some(waker));
         debug_assert!(old.is_none(), "registering a registered entry");
@@ -159,7 +158,7 @@ impl Timer {
     ///
     /// # Safety
     /// `ptr` is registered in this timer.
-    pub(crate) unsafe fn remove(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
+    pub(crate) unsafe fn remove(&mut self, ptr: NonNull<Entry<W>>) -> W {
         // SAFETY: registered (the caller's contract).
         let place = self.place(unsafe { entry(ptr) }.deadline);
         let list = self.list(place);
@@ -178,7 +177,7 @@ impl Timer {
     ///
     /// # Safety
     /// `ptr` was registered in this timer and has just been unlinked from its list.
-    unsafe fn take(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
+    unsafe fn take(&mut self, ptr: NonNull<Entry<W>>) -> W {
         self.live -= 1;
         // SAFETY: still alive: its `Sleep` is the one unregistering it, or it was in the wheel
         // until now (W1).
@@ -229,14 +228,14 @@ impl Timer {
     }
 
     /// Unregisters one entry due at or before `now` (a tick) and returns its waker.
-    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<SlimWaker> {
+    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<W> {
         let ptr = self.pop_expired_entry(now)?;
         // SAFETY: `pop_expired_entry` just unlinked it from the wheel.
         Some(unsafe { self.take(ptr) })
     }
 
     /// Unlinks one entry due at or before `now`; the caller takes its waker.
-    fn pop_expired_entry(&mut self, now: u64) -> Option<NonNull<Entry>> {
+    fn pop_expired_entry(&mut self, now: u64) -> Option<NonNull<Entry<W>>> {
         loop {
             if let Some(ptr) = self.expired.pop_front() {
                 return Some(ptr);
@@ -262,7 +261,7 @@ impl Timer {
     }
 
     /// Unregisters any one entry (shutdown: entries whose `Sleep` outlives the executor).
-    pub(crate) fn pop_any(&mut self) -> Option<SlimWaker> {
+    pub(crate) fn pop_any(&mut self) -> Option<W> {
         let ptr = match (self.never.head, self.expired.head) {
             (Some(ptr), _) | (None, Some(ptr)) => ptr,
             (None, None) => {
@@ -277,7 +276,7 @@ impl Timer {
     }
 }
 
-impl Drop for Timer {
+impl<W> Drop for Timer<W> {
     fn drop(&mut self) {
         // The executor detaches every entry at shutdown (`pop_any`, rule C1): an entry left
         // linked here would point into a freed wheel from its `Sleep`.
@@ -290,6 +289,7 @@ mod tests {
     use super::*;
     use crate::clock::NANOS_PER_TICK;
     use crate::executor::Executor;
+    use crate::slim_waker::SlimWaker;
     use std::collections::HashMap;
     use std::pin::Pin;
 
@@ -320,12 +320,12 @@ mod tests {
     /// distance (same tick, each level, past the top level's span, never), removals, and time
     /// jumps of every size. After each jump exactly the model's due entries have fired, none
     /// early; `next_tick` is never later than the earliest deadline; `len` always agrees.
-    impl Timer {
+    impl<W> Timer<W> {
         /// Walks every list: each entry is where `place` says, each slot's bit matches, and the
         /// count is right.
         fn check_invariants(&self) {
             let mut count = 0;
-            let mut walk = |list: &List, expected: Place| {
+            let mut walk = |list: &List<W>, expected: Place| {
                 let mut prev = None;
                 let mut cursor = list.head;
                 while let Some(ptr) = cursor {
@@ -363,8 +363,8 @@ mod tests {
             let start = rng.below(1 << 36);
             let mut timer = Timer::starting_at(start);
             let mut now = start;
-            let mut entries: Vec<Pin<Box<Entry>>> = Vec::new();
-            let mut model: HashMap<NonNull<Entry>, Option<u64>> = HashMap::new();
+            let mut entries: Vec<Pin<Box<Entry<SlimWaker>>>> = Vec::new();
+            let mut model: HashMap<NonNull<Entry<SlimWaker>>, Option<u64>> = HashMap::new();
             for step in 0..steps {
                 match rng.below(10) {
                     0..=4 => {
