@@ -123,8 +123,8 @@
 //!
 //! Alongside the first reading, run the chapters in `examples/`, in this order: each prints
 //! `Stats` and the heap at every step, marked \[A\], \[F\] and \[M\]. `spawn_and_free`,
-//! `cancel_before_first_poll`, `cancel_while_sleeping`, `husk`, `detached_and_shutdown`
-//! (`cargo run --release -p executor --example NAME`).
+//! `cancel_before_first_poll`, `cancel_while_sleeping`, `husk`, `detached_and_shutdown`,
+//! `cancel_now` (`cargo run --release -p executor --example NAME`).
 //!
 //! # Rules
 //!
