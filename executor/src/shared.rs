@@ -15,23 +15,9 @@ use crate::context;
 use crate::executor::Core;
 use crate::loom::{Arc, AtomicBool, AtomicPtr, AtomicU64, Ordering, RemoteQueue};
 use crate::park::Parker;
+use crate::stats::FreeCounters;
 use crate::task::TaskRef;
 use std::ptr::NonNull;
-
-/// Counters that may change on any thread: a cell can be freed wherever its last reference goes.
-pub(crate) struct FreeCounters {
-    pub(crate) tasks_freed: AtomicU64,
-    pub(crate) bytes_freed: AtomicU64,
-}
-
-impl FreeCounters {
-    pub(crate) fn record_free(&self, bytes: usize) {
-        // Relaxed: these are statistics; the executor thread reads them for `Stats` and for the
-        // peak, and sees its own frees in program order.
-        self.tasks_freed.fetch_add(1, Ordering::Relaxed);
-        self.bytes_freed.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-}
 
 /// What wakers on any thread share with the executor.
 pub(crate) struct Shared {
