@@ -83,7 +83,7 @@
 //!
 //! # Timeouts
 //!
-//! [`timeout`] wraps a future with a deadline on the executor's own timer: the `Timeout` holds
+//! [`timeout()`] wraps a future with a deadline on the executor's own timer: the `Timeout` holds
 //! a [`Sleep`] (its entry, counted by `Stats::timers_live`) next to the inner future. The inner
 //! future is polled first; on the deadline it is dropped as the `Timeout` resolves to
 //! `Err(`[`Elapsed`]`)`; when it wins, the entry is unlinked in that same poll (`timeout.rs`).
