@@ -20,28 +20,11 @@ use std::ptr;
 #[cfg(not(loom))]
 std::thread_local! {
     static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
-    static TOKEN: Cell<u64> = const { Cell::new(0) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
     static CURRENT: Cell<*const Core> = Cell::new(ptr::null());
-    static TOKEN: Cell<u64> = Cell::new(0);
-}
-
-/// A number that identifies this thread for as long as the process runs (never reused, unlike
-/// `ThreadId`'s storage or a thread-local's address); 0 if thread-locals are already gone.
-pub(crate) fn thread_token() -> u64 {
-    // Plain std atomics even under loom: uniqueness needs only the increment's atomicity.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    TOKEN
-        .try_with(|token| {
-            if token.get() == 0 {
-                token.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-            }
-            token.get()
-        })
-        .unwrap_or(0)
 }
 
 /// Restores the previous value of `CURRENT` when dropped (also on unwind).

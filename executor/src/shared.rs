@@ -11,7 +11,6 @@
 //! goes straight into the local queue (no allocation, no atomics beyond the state word) rather
 //! than through the remote queue ([`Shared::owner_core`]).
 
-use crate::context;
 use crate::executor::Core;
 use crate::loom::{Arc, AtomicBool, AtomicPtr, AtomicU64, Ordering, RemoteQueue};
 use crate::park::Parker;
@@ -19,12 +18,37 @@ use crate::stats::FreeCounters;
 use crate::task::TaskRef;
 use std::ptr::NonNull;
 
+#[cfg(not(loom))]
+std::thread_local! {
+    static TOKEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static TOKEN: std::cell::Cell<u64> = std::cell::Cell::new(0);
+}
+
+/// A number that identifies this thread for as long as the process runs (never reused, unlike
+/// `ThreadId`'s storage or a thread-local's address); 0 if thread-locals are already gone.
+pub(crate) fn thread_token() -> u64 {
+    // Plain std atomics even under loom: uniqueness needs only the increment's atomicity.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    TOKEN
+        .try_with(|token| {
+            if token.get() == 0 {
+                token.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            }
+            token.get()
+        })
+        .unwrap_or(0)
+}
+
 /// What wakers on any thread share with the executor.
 pub(crate) struct Shared {
     /// Tasks woken from other threads, each entry holding one reference (R2) and the task's
     /// `SCHEDULED` bit.
     remote: RemoteQueue<TaskRef>,
-    /// The token (`context::thread_token`) of the thread that created, and so owns, the
+    /// The token (`thread_token`) of the thread that created, and so owns, the
     /// executor: `Executor` is `!Send`, so it never leaves that thread.
     owner: u64,
     /// The executor's core from `Executor::new` until the core is freed (`Executor`'s `Drop`,
@@ -44,7 +68,7 @@ impl Shared {
     pub(crate) fn new() -> Shared {
         Shared {
             remote: RemoteQueue::new(),
-            owner: context::thread_token(),
+            owner: thread_token(),
             core: AtomicPtr::new(std::ptr::null_mut()),
             closed: AtomicBool::new(false),
             main_woken: AtomicBool::new(false),
@@ -92,14 +116,14 @@ impl Shared {
     /// Owning thread, `Executor::new`: publishes the core for [`Shared::owner_core`] and
     /// [`Shared::home`].
     pub(crate) fn set_core(&self, core: &Core) {
-        debug_assert_eq!(self.owner, context::thread_token());
+        debug_assert_eq!(self.owner, thread_token());
         self.core
             .store(core as *const Core as *mut Core, Ordering::Relaxed);
     }
 
     /// Owning thread, `Executor`'s `Drop`, right before the core is freed.
     pub(crate) fn clear_core(&self) {
-        debug_assert_eq!(self.owner, context::thread_token());
+        debug_assert_eq!(self.owner, thread_token());
         self.core.store(std::ptr::null_mut(), Ordering::Relaxed);
     }
 
@@ -113,7 +137,7 @@ impl Shared {
     /// been found through `context::CURRENT` first, and no other executor method runs user code
     /// in the middle of a queue update.
     pub(crate) fn owner_core(&self) -> Option<NonNull<Core>> {
-        if self.owner != context::thread_token() {
+        if self.owner != thread_token() {
             return None;
         }
         self.home()
@@ -126,7 +150,7 @@ impl Shared {
     /// They may dereference it only under rule C1 (`executor.rs`): while they hold a task of
     /// this executor that has not completed, or a timer entry registered in its wheel.
     pub(crate) fn home(&self) -> Option<NonNull<Core>> {
-        debug_assert_eq!(self.owner, context::thread_token());
+        debug_assert_eq!(self.owner, thread_token());
         NonNull::new(self.core.load(Ordering::Relaxed))
     }
 
