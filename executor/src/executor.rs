@@ -19,7 +19,7 @@
 use crate::clock;
 use crate::context;
 use crate::error::Payload;
-use crate::join::JoinHandle;
+use crate::join::{JoinHandle, JoinWakers};
 use crate::loom::Arc;
 use crate::owned::OwnedList;
 use crate::queue::{Entry, Link, LocalQueue};
@@ -31,7 +31,6 @@ use crate::task::{Header, Outcome, Task, TaskRef, drop_quietly};
 use crate::waker;
 use crate::wheel::Timer;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
@@ -84,15 +83,8 @@ pub(crate) struct Core {
     main_waker: Waker,
     pops: Cell<u32>,
     closed: Cell<bool>,
-    /// The waker of whoever awaits a task's `JoinHandle`, by task, woken when the task
-    /// completes. A side table rather than a header field: only handles that are actually
-    /// awaited (and pending) have an entry, so a task nobody awaits pays no bytes for it, and
-    /// while no handle at all is awaited, completing or detaching a task hashes nothing (see
-    /// `take_join_waker`). It is an ordinary `HashMap`: it allocates at the first await, grows with the number
-    /// of handles awaited at the same time and keeps its capacity. Entries exist only for tasks
-    /// that have not completed (`finish` removes a task's entry as it completes it); the table
-    /// is borrowed only inside the `*_join_waker` methods, which run no user code.
-    join_wakers: RefCell<HashMap<NonNull<Header>, Waker>>,
+    /// The waker of whoever awaits a task's `JoinHandle`, by task (`join.rs`).
+    join_wakers: JoinWakers,
 }
 
 /// The waker of the `block_on` future: queues the main link when woken on the executor thread
@@ -144,7 +136,7 @@ impl Executor {
                 main_queued: Cell::new(false),
                 pops: Cell::new(0),
                 closed: Cell::new(false),
-                join_wakers: RefCell::new(HashMap::new()),
+                join_wakers: JoinWakers::new(),
             }))),
         };
         executor.core().shared.set_core(executor.core());
@@ -330,31 +322,9 @@ impl Core {
         self.queue.push_task(task);
     }
 
-    /// `JoinHandle::poll`: whether the task at `ptr` already has a join waker that would wake
-    /// the same task as `waker`, so the handle need not clone it.
-    pub(crate) fn has_join_waker(&self, ptr: NonNull<Header>, waker: &Waker) -> bool {
-        self.join_wakers
-            .borrow()
-            .get(&ptr)
-            .is_some_and(|stored| stored.will_wake(waker))
-    }
-
-    /// `JoinHandle::poll`: makes `waker` the one woken when the task at `ptr` completes, and
-    /// returns the one it replaces, for the caller to drop once the table is released. The task
-    /// must not have completed: only `finish` removes entries.
-    pub(crate) fn set_join_waker(&self, ptr: NonNull<Header>, waker: Waker) -> Option<Waker> {
-        self.join_wakers.borrow_mut().insert(ptr, waker)
-    }
-
-    /// `finish`, or `JoinHandle`'s drop: takes the task's join waker out of the table, if it has
-    /// one. Looks at the table only if it is not empty, so when no handle is being awaited this
-    /// hashes nothing.
-    pub(crate) fn take_join_waker(&self, ptr: NonNull<Header>) -> Option<Waker> {
-        let mut table = self.join_wakers.borrow_mut();
-        if table.is_empty() {
-            return None;
-        }
-        table.remove(&ptr)
+    /// The join-waker table (`join.rs`).
+    pub(crate) fn join_wakers(&self) -> &JoinWakers {
+        &self.join_wakers
     }
 
     fn queue_main(&self) {
@@ -481,7 +451,7 @@ impl Core {
         if before.has(JOIN_INTEREST) {
             // Out of the table before it is woken: waking runs the waker's code, which may
             // await or drop other handles of this executor.
-            if let Some(waker) = self.take_join_waker(ptr) {
+            if let Some(waker) = self.join_wakers.take(ptr) {
                 waker.wake();
             }
         } else {
@@ -533,7 +503,7 @@ impl Core {
                 entry.discard_queued();
             }
         }
-        (list_ref, self.take_join_waker(ptr))
+        (list_ref, self.join_wakers.take(ptr))
     }
 
     /// Shutdown: see [`Executor::shutdown`]. Idempotent.

@@ -37,12 +37,59 @@ use crate::error::JoinError;
 use crate::executor::Core;
 use crate::state::{COMPLETE, Schedule};
 use crate::task::{Header, TaskId, TaskRef};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
+
+/// The join-waker table: the waker of whoever awaits a task's `JoinHandle`, by task, woken when
+/// the task completes. One per executor, in its core.
+///
+/// A side table rather than a header field: only handles that are actually awaited (and
+/// pending) have an entry, so a task nobody awaits pays no bytes for it, and while no handle at
+/// all is awaited, completing or detaching a task hashes nothing (see [`JoinWakers::take`]). It
+/// is an ordinary `HashMap`: it allocates at the first await, grows with the number of handles
+/// awaited at the same time and keeps its capacity. Entries exist only for tasks that have not
+/// completed (`finish` removes a task's entry as it completes it); the table is borrowed only
+/// inside these methods, which run no user code.
+pub(crate) struct JoinWakers(RefCell<HashMap<NonNull<Header>, Waker>>);
+
+impl JoinWakers {
+    pub(crate) fn new() -> JoinWakers {
+        JoinWakers(RefCell::new(HashMap::new()))
+    }
+
+    /// `JoinHandle::poll`: whether the task at `ptr` already has a join waker that would wake
+    /// the same task as `waker`, so the handle need not clone it.
+    pub(crate) fn has(&self, ptr: NonNull<Header>, waker: &Waker) -> bool {
+        self.0
+            .borrow()
+            .get(&ptr)
+            .is_some_and(|stored| stored.will_wake(waker))
+    }
+
+    /// `JoinHandle::poll`: makes `waker` the one woken when the task at `ptr` completes, and
+    /// returns the one it replaces, for the caller to drop once the table is released. The task
+    /// must not have completed: only `finish` removes entries.
+    pub(crate) fn set(&self, ptr: NonNull<Header>, waker: Waker) -> Option<Waker> {
+        self.0.borrow_mut().insert(ptr, waker)
+    }
+
+    /// `finish`, `cancel_now`, or `JoinHandle`'s drop: takes the task's join waker out of the
+    /// table, if it has one. Looks at the table only if it is not empty, so when no handle is
+    /// being awaited this hashes nothing.
+    pub(crate) fn take(&self, ptr: NonNull<Header>) -> Option<Waker> {
+        let mut table = self.0.borrow_mut();
+        if table.is_empty() {
+            return None;
+        }
+        table.remove(&ptr)
+    }
+}
 
 /// An owned permission to await, cancel or detach a spawned task.
 ///
@@ -98,14 +145,14 @@ impl<T> JoinHandle<T> {
     /// A pending poll: makes `waker` the one woken when the task completes. Returns `false`, and
     /// registers nothing, if the task completed meanwhile (cloning a waker runs its code).
     fn register(&self, waker: &Waker) -> bool {
-        if self.with_core(|core| core.has_join_waker(self.raw, waker)) {
+        if self.with_core(|core| core.join_wakers().has(self.raw, waker)) {
             return true;
         }
         let waker = waker.clone();
         if self.header().state.load().has(COMPLETE) {
             return false;
         }
-        let replaced = self.with_core(|core| core.set_join_waker(self.raw, waker));
+        let replaced = self.with_core(|core| core.join_wakers().set(self.raw, waker));
         drop(replaced); // outside the table: dropping a waker runs its code
         true
     }
@@ -217,7 +264,7 @@ impl<T> Drop for JoinHandle<T> {
         let waker = if header.state.load().has(COMPLETE) {
             None
         } else {
-            self.with_core(|core| core.take_join_waker(self.raw))
+            self.with_core(|core| core.join_wakers().take(self.raw))
         };
         let before = header.state.unset_join_interest();
         if before.has(COMPLETE) {

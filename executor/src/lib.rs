@@ -115,7 +115,7 @@
 //!     `u64` deadline (no timer storage per sleep; up to a millisecond late, never early).
 //! 11. The tagless stage in `task.rs` and the 32-bit state word and id in `state.rs` (8 + 8 B
 //!     per task; ids wrap after 2^32 spawns).
-//! 12. The join-waker table in `executor.rs` (16 B per task; a hash lookup for awaited
+//! 12. The join-waker table in `join.rs` (16 B per task; a hash lookup for awaited
 //!     handles only).
 //!
 //! Then `timeout.rs` (a deadline around a future), `yield_now.rs` and `stats.rs`; `loom.rs` is
