@@ -11,7 +11,7 @@
 //! - the free function `spawn`, which spawns on the running executor;
 //! - `Sleep`'s first poll, which registers with the running executor's timer.
 
-use crate::executor::Core;
+use crate::core::Core;
 use crate::shared::Shared;
 use crate::task::TaskRef;
 use std::cell::Cell;

@@ -22,7 +22,7 @@
 //! pinned (`!Unpin`, so only reachable through `Pin`), pinned memory is not reused before its
 //! destructor runs, and `Sleep`'s destructor unregisters the entry first; the entry of a `Sleep`
 //! that never runs its destructor (leaked) stays valid forever; and the executor unregisters
-//! every entry left at shutdown, before the wheel goes (rule C1 in `executor.rs`). Every
+//! every entry left at shutdown, before the wheel goes (rule C1 in `core.rs`). Every
 //! dereference of an entry pointer ([`entry`]) cites it.
 //!
 //! The wheel that links these entries by deadline is the optimisation, in `wheel.rs`.

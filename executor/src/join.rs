@@ -33,8 +33,8 @@
 //! executor has shut down (shutdown resolves it to cancelled).
 
 use crate::context;
+use crate::core::Core;
 use crate::error::JoinError;
-use crate::executor::Core;
 use crate::state::{COMPLETE, Schedule};
 use crate::task::{Header, TaskId, TaskRef};
 use std::cell::RefCell;
@@ -135,7 +135,7 @@ impl<T> JoinHandle<T> {
             .shared
             .home()
             .expect("the executor of a task that has not completed is alive");
-        // SAFETY: C1 (`executor.rs`): the handle's task had not completed when the caller
+        // SAFETY: C1 (`core.rs`): the handle's task had not completed when the caller
         // looked, and cannot have since (tasks complete on this thread, and no user code ran in
         // between); the handle is `!Send`, so this is the owning thread. The reference does not
         // outlive `f`, which runs no user code either.

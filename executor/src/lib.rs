@@ -101,7 +101,8 @@
 //!    (rule O1).
 //! 5. `context.rs`, `shared.rs`, `park.rs` — where a wake goes; wakes from other threads,
 //!    parking, the race with shutdown.
-//! 6. `executor.rs` — the run loop, `block_on`, cancel as the run loop sees it, shutdown.
+//! 6. `executor.rs` (the façade) and `core.rs` — the run loop, `block_on`, cancel as the run loop
+//!    sees it, shutdown.
 //! 7. `join.rs`, `cancel_now.rs`, `error.rs` — await, cancel, cancel now, detach; why a task
 //!    has no output.
 //! 8. `sleep.rs` and `entry.rs` — the timer entry inside the future, unlinked when
@@ -135,7 +136,7 @@
 //!   entry, the `JoinHandle`, each waker.
 //! - **Q1** (`queue.rs`): a task is in at most one run queue, only while `SCHEDULED` is set.
 //! - **O1** (`owned.rs`): a task is in the owned list from spawn until its future is dropped.
-//! - **C1** (`executor.rs`): the core outlives every task that has not completed and every
+//! - **C1** (`core.rs`): the core outlives every task that has not completed and every
 //!   registered timer entry.
 //! - **W1** (`entry.rs`): every pointer the wheel holds is to a registered, pinned entry.
 //!
@@ -164,6 +165,7 @@
 mod cancel_now;
 mod clock;
 mod context;
+mod core;
 mod entry;
 mod error;
 mod executor;

@@ -11,7 +11,7 @@
 //! goes straight into the local queue (no allocation, no atomics beyond the state word) rather
 //! than through the remote queue ([`Shared::owner_core`]).
 
-use crate::executor::Core;
+use crate::core::Core;
 use crate::loom::{Arc, AtomicBool, AtomicPtr, AtomicU64, Ordering, RemoteQueue};
 use crate::park::Parker;
 use crate::stats::FreeCounters;
@@ -147,7 +147,7 @@ impl Shared {
     /// wakers, the timer wheel), looked up from something that belongs to one of its tasks.
     ///
     /// Callers are `!Send` values (`JoinHandle`, `Sleep`), so they are on the owning thread.
-    /// They may dereference it only under rule C1 (`executor.rs`): while they hold a task of
+    /// They may dereference it only under rule C1 (`core.rs`): while they hold a task of
     /// this executor that has not completed, or a timer entry registered in its wheel.
     pub(crate) fn home(&self) -> Option<NonNull<Core>> {
         debug_assert_eq!(self.owner, thread_token());

@@ -82,7 +82,7 @@ impl Sleep {
         let Some(core) = self.entry.core() else {
             return;
         };
-        // SAFETY: the entry is registered (C1 in `executor.rs`), and we are on its thread
+        // SAFETY: the entry is registered (C1 in `core.rs`), and we are on its thread
         // (`Sleep` is !Send).
         let core = unsafe { core.as_ref() };
         // SAFETY: the entry is registered in this core's timer (that is how we found the core).
@@ -96,7 +96,7 @@ impl Sleep {
 /// a `SlimWaker` (`entry.rs`).
 impl Entry<SlimWaker> {
     /// The core whose timer holds this entry, if it is registered.
-    fn core(&self) -> Option<NonNull<crate::executor::Core>> {
+    fn core(&self) -> Option<NonNull<crate::core::Core>> {
         self.peek_waker(|waker| waker.map(SlimWaker::core))
     }
 

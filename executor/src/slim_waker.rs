@@ -21,7 +21,7 @@
 //!
 //! A `SlimWaker` never leaves its executor's thread (it is `!Send`, as the `Sleep` holding it is).
 
-use crate::executor::Core;
+use crate::core::Core;
 use crate::task::{Header, TaskRef};
 use crate::waker;
 use std::mem::ManuallyDrop;
@@ -104,7 +104,7 @@ impl SlimWaker {
     /// The core of the executor whose timer holds this entry.
     ///
     /// It may be dereferenced while the entry is registered, on the owning thread (rule C1 in
-    /// `executor.rs`).
+    /// `core.rs`).
     pub(crate) fn core(&self) -> NonNull<Core> {
         match self.tag() {
             TASK => {
