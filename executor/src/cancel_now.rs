@@ -75,6 +75,7 @@
 //! [`JoinHandle::cancel`]: crate::JoinHandle::cancel
 //! [`Stats`]: crate::Stats
 
+use crate::core::Core;
 use crate::state::TransitionToDropping;
 use crate::task::Header;
 use std::ptr::NonNull;
@@ -92,15 +93,12 @@ pub(crate) unsafe fn cancel_now(ptr: NonNull<Header>) -> bool {
         TransitionToDropping::Complete | TransitionToDropping::InHand => return false,
         TransitionToDropping::Drop { queued } => queued,
     };
-    // Step 2. The task had not completed, so its executor's core is alive: shutdown completes
-    // every task before the core is freed.
-    let core = header
-        .shared
-        .home()
+    // Step 2. The task had not completed, so its executor's core is alive (rule C1).
+    let core = Core::home_of(&header.shared)
         .expect("the executor of a task that has not completed is alive");
-    // SAFETY: `home` may be dereferenced on the owning thread while a task of the executor has
-    // not completed; the handle is `!Send`, so this is the owning thread. The reference ends
-    // with this statement, before any user code runs. We claimed the future just now (RUNNING).
+    // SAFETY: C1 (`core.rs`): the task has not completed; the handle is `!Send`, so this is the
+    // owning thread. The reference ends with this statement, before any user code runs. We
+    // claimed the future just now (RUNNING).
     let (list_ref, join_waker) = unsafe { core.as_ref().release_for_cancel_now(ptr, queued) };
     // Step 3: [F]. The destructor's panic is caught inside.
     // SAFETY: the future is still there and ours: we set RUNNING on a task that was neither
@@ -109,7 +107,7 @@ pub(crate) unsafe fn cancel_now(ptr: NonNull<Header>) -> bool {
     let before = header.state.transition_to_complete();
     debug_assert!(before.has(crate::state::JOIN_INTEREST), "{before:?}");
     // Step 4. The destructor may have dropped the executor itself: look the core up again.
-    if let Some(core) = header.shared.home() {
+    if let Some(core) = Core::home_of(&header.shared) {
         // SAFETY: non-null, so not freed; owning thread; no user code runs while we use it.
         unsafe { core.as_ref() }.count_drop(outcome);
     }

@@ -73,7 +73,7 @@ pub(crate) fn schedule(task: TaskRef) {
         _ => Some(task),
     });
     let Some(task) = task else { return };
-    if let Some(core) = task.header().shared.owner_core() {
+    if let Some(core) = Core::owner_of(&task.header().shared) {
         // SAFETY: `owner_core` returned it on this thread, just now: see its docs for why the
         // core is alive and its local queue is ours to push onto.
         unsafe { core.as_ref() }.push_local(task);

@@ -96,6 +96,17 @@ impl Wake for MainWaker {
 }
 
 impl Core {
+    /// [`Shared::owner_core`]: the core whose address `shared` keeps, if the caller is on its
+    /// owning thread and it is not freed.
+    pub(crate) fn owner_of(shared: &Shared) -> Option<NonNull<Core>> {
+        shared.owner_core().map(NonNull::cast)
+    }
+
+    /// [`Shared::home`]: the same without the thread check; dereferenced only under rule C1.
+    pub(crate) fn home_of(shared: &Shared) -> Option<NonNull<Core>> {
+        shared.home().map(NonNull::cast)
+    }
+
     /// A core with no tasks; `Executor::new` puts it on the heap and publishes its address.
     pub(crate) fn new() -> Core {
         let shared = Arc::new(Shared::new());

@@ -40,7 +40,10 @@ impl Executor {
         let executor = Executor {
             core: NonNull::from(Box::leak(Box::new(Core::new()))),
         };
-        executor.core().shared.set_core(executor.core());
+        executor
+            .core()
+            .shared
+            .set_core(NonNull::from(executor.core()).cast());
         executor
     }
 

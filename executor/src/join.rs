@@ -131,9 +131,7 @@ impl<T> JoinHandle<T> {
     fn with_core<R>(&self, f: impl FnOnce(&Core) -> R) -> R {
         let header = self.header();
         debug_assert!(!header.state.load().has(COMPLETE));
-        let core = header
-            .shared
-            .home()
+        let core = Core::home_of(&header.shared)
             .expect("the executor of a task that has not completed is alive");
         // SAFETY: C1 (`core.rs`): the handle's task had not completed when the caller
         // looked, and cannot have since (tasks complete on this thread, and no user code ran in

@@ -11,7 +11,6 @@
 //! goes straight into the local queue (no allocation, no atomics beyond the state word) rather
 //! than through the remote queue ([`Shared::owner_core`]).
 
-use crate::core::Core;
 use crate::loom::{Arc, AtomicBool, AtomicPtr, AtomicU64, Ordering, RemoteQueue};
 use crate::park::Parker;
 use crate::stats::FreeCounters;
@@ -51,10 +50,12 @@ pub(crate) struct Shared {
     /// The token (`thread_token`) of the thread that created, and so owns, the
     /// executor: `Executor` is `!Send`, so it never leaves that thread.
     owner: u64,
-    /// The executor's core from `Executor::new` until the core is freed (`Executor`'s `Drop`,
-    /// after shutdown has run to the end), null after. Written and read only on the owning
-    /// thread: see [`Shared::owner_core`] and [`Shared::home`].
-    core: AtomicPtr<Core>,
+    /// The address of the executor's core from `Executor::new` until the core is freed
+    /// (`Executor`'s `Drop`, after shutdown has run to the end), null after. Written and read
+    /// only on the owning thread: see [`Shared::owner_core`] and [`Shared::home`]. `Shared` only
+    /// keeps the address for the owning thread and never looks behind it, so it does not name
+    /// the type: `Core::owner_of` and `Core::home_of` (`core.rs`) turn it back into a core.
+    core: AtomicPtr<()>,
     /// Set once, when the executor shuts down. Read and written only with read-modify-write
     /// operations: see [`Shared::push_remote`].
     closed: AtomicBool,
@@ -115,10 +116,9 @@ impl Shared {
 
     /// Owning thread, `Executor::new`: publishes the core for [`Shared::owner_core`] and
     /// [`Shared::home`].
-    pub(crate) fn set_core(&self, core: &Core) {
+    pub(crate) fn set_core(&self, core: NonNull<()>) {
         debug_assert_eq!(self.owner, thread_token());
-        self.core
-            .store(core as *const Core as *mut Core, Ordering::Relaxed);
+        self.core.store(core.as_ptr(), Ordering::Relaxed);
     }
 
     /// Owning thread, `Executor`'s `Drop`, right before the core is freed.
@@ -136,7 +136,7 @@ impl Shared {
     /// using its local queue either: a run loop of this executor, or its shutdown, would have
     /// been found through `context::CURRENT` first, and no other executor method runs user code
     /// in the middle of a queue update.
-    pub(crate) fn owner_core(&self) -> Option<NonNull<Core>> {
+    pub(crate) fn owner_core(&self) -> Option<NonNull<()>> {
         if self.owner != thread_token() {
             return None;
         }
@@ -149,7 +149,7 @@ impl Shared {
     /// Callers are `!Send` values (`JoinHandle`, `Sleep`), so they are on the owning thread.
     /// They may dereference it only under rule C1 (`core.rs`): while they hold a task of
     /// this executor that has not completed, or a timer entry registered in its wheel.
-    pub(crate) fn home(&self) -> Option<NonNull<Core>> {
+    pub(crate) fn home(&self) -> Option<NonNull<()>> {
         debug_assert_eq!(self.owner, thread_token());
         NonNull::new(self.core.load(Ordering::Relaxed))
     }

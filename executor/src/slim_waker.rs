@@ -110,9 +110,7 @@ impl SlimWaker {
             TASK => {
                 // SAFETY: a `TASK` word owns a reference to the task, so its header is alive.
                 let header = unsafe { self.untagged().cast::<Header>().as_ref() };
-                header
-                    .shared
-                    .home()
+                Core::home_of(&header.shared)
                     .expect("a registered timer entry outlived its executor's core")
             }
             MAIN => self.untagged().cast(),
