@@ -119,6 +119,11 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// The task this handle refers to (its reference stays with the handle).
+    pub(crate) fn raw(&self) -> NonNull<Header> {
+        self.raw
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: the handle owns a reference (R3), so the cell is alive.
         unsafe { self.raw.as_ref() }
@@ -171,50 +176,6 @@ impl<T> JoinHandle<T> {
             // the output stays.
             Schedule::AlreadyQueued | Schedule::Complete => {}
         }
-    }
-
-    /// Cancels the task and drops its future **before returning**, when that is safe; returns
-    /// whether this call dropped it.
-    ///
-    /// - The task is idle, queued or never polled (the call comes from outside any executor,
-    ///   from the `block_on` future, from another task's poll or from a destructor): \[F\] the
-    ///   future's destructor runs inside this call, its timer entries go with it, the task
-    ///   leaves the executor's bookkeeping (its list of live tasks, its local run queue, the
-    ///   table of join wakers) and is never polled again. Returns `true`. Awaiting the handle
-    ///   then gives `Err(e)` with `e.is_cancelled()` — or `e.is_panic()` if the destructor
-    ///   panicked: that panic is caught and never escapes this call.
-    /// - The task is inside its own poll (it cancels itself), or its future is being dropped
-    ///   further up this thread's stack: does what [`cancel`](Self::cancel) does (the future is
-    ///   dropped right after that poll) and returns `false`.
-    /// - The task has completed: returns `false`; the output is kept for the handle.
-    ///
-    /// If the handle is dropped right after a `true`, the task's cell is freed at once (\[M\]),
-    /// with no tick in between — unless a `Waker` of the task is kept somewhere (the cell is then
-    /// a husk until that waker goes), or a wake from another thread has queued the task in the
-    /// executor's remote queue (then the cell goes when the executor next takes in remote wakes,
-    /// or at its shutdown). A task in the local run queue is unlinked from it, which costs a walk
-    /// of the queue up to the task.
-    ///
-    /// Because destructors run inside it, the caller must not hold a borrow (a `RefCell` guard,
-    /// a half-updated table) that a destructor could need: see `cancel_now.rs` for the rules,
-    /// and the scheduler's `unregister_now` and `stop_now` for callers that follow them.
-    ///
-    /// ```
-    /// use executor::{Executor, sleep};
-    /// use std::time::Duration;
-    ///
-    /// let ex = Executor::new();
-    /// let sleeper = ex.spawn(async { sleep(Duration::from_secs(1000)).await });
-    /// ex.block_on(executor::yield_now()); // first poll: the sleep registers its timer entry
-    /// assert_eq!(ex.stats().timers_live, 1);
-    /// assert!(sleeper.cancel_now()); // [F] here, and the timer entry with it
-    /// assert_eq!((ex.stats().futures_dropped, ex.stats().timers_live), (1, 0));
-    /// drop(sleeper); // [M] here: no tick needed
-    /// assert_eq!((ex.stats().tasks_freed, ex.stats().live_tasks), (1, 0));
-    /// ```
-    pub fn cancel_now(&self) -> bool {
-        // SAFETY: this handle holds its reference for the whole call, on this thread (`!Send`).
-        unsafe { crate::cancel_now::cancel_now(self.raw) }
     }
 
     /// Whether the task's future is gone (completed, cancelled and dropped, or panicked).
