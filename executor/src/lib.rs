@@ -174,6 +174,7 @@ mod loom;
 mod owned;
 mod park;
 mod queue;
+mod run_loop;
 mod shared;
 mod sleep;
 mod slim_waker;

@@ -41,7 +41,7 @@
 //!   in a registered timer entry that wakes a task of the timer's own executor (`slim_waker.rs`).
 //!
 //! R1 and R3 are at most one each and R2 at most two, so a task holds at most four references
-//! that are not wakers (a probe in `core.rs`'s tests sees exactly that:
+//! that are not wakers (a probe in `run_loop.rs`'s tests sees exactly that:
 //! `SCHEDULED | RUNNING | JOIN_INTEREST | refs = 4`), and only wakers can make the count large;
 //! every new waker goes through `State::ref_inc` and its check.
 //!
