@@ -9,8 +9,20 @@
 //! - the join wakers: for each task whose `JoinHandle` is being awaited, the awaiter's waker
 //!   (`join.rs`);
 //! - an `Arc<Shared>` (`shared.rs`): the remote queue, the parker and the free counters.
+//!
+//! # Which core is running on this thread, and where a wake goes
+//!
+//! `block_on` (and shutdown) record their executor's core in a thread-local for as long as they
+//! run. Three things look it up:
+//!
+//! - [`schedule`]: a woken task whose executor is the one running here goes straight into the
+//!   local run queue. So does one whose executor belongs to this thread but is not running
+//!   right now (found through `Core::owner_of`). Any other wake — from another thread, or
+//!   after the executor is gone — goes through its executor's remote queue (which, once the
+//!   executor has closed, just releases the reference).
+//! - the free function `spawn`, which spawns on the running executor;
+//! - `Sleep`'s first poll, which registers with the running executor's timer.
 
-use crate::context;
 use crate::join::{JoinHandle, JoinWakers};
 use crate::loom::Arc;
 use crate::owned::OwnedList;
@@ -21,6 +33,7 @@ use crate::stats::{LocalCounters, Stats, bump};
 use crate::task::{Header, TaskRef};
 use crate::wheel::Timer;
 use std::cell::{Cell, RefCell};
+use std::ptr;
 use std::ptr::NonNull;
 use std::task::{Wake, Waker};
 
@@ -32,7 +45,7 @@ use std::task::{Wake, Waker};
 /// timer entry registered in its wheel. `Executor`'s `Drop` frees the core only after `close`
 /// has completed every task (dropping its future) and unregistered every timer entry, and
 /// `close` always runs to the end (it contains the user panics it meets). So on the owning
-/// thread, a pointer to the core (`Shared::home`, `SlimWaker::core`) may be dereferenced while
+/// thread, a pointer to the core (`Core::home_of`, `SlimWaker::core`) may be dereferenced while
 /// the caller holds a task that has not completed, or a registered entry, and runs no user code
 /// that could complete or unregister it meanwhile. Every such dereference cites C1.
 pub(crate) struct Core {
@@ -64,7 +77,7 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        let woken_locally = context::with_current(|core| match core {
+        let woken_locally = with_current(|core| match core {
             Some(core) if Arc::ptr_eq(&core.shared, &self.shared) => {
                 core.queue_main();
                 true
@@ -203,4 +216,70 @@ impl Core {
             timers_live: self.timer.borrow().len() as u64,
         }
     }
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static CURRENT: Cell<*const Core> = Cell::new(ptr::null());
+}
+
+/// Restores the previous value of `CURRENT` when dropped (also on unwind).
+pub(crate) struct Enter {
+    prev: *const Core,
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| c.set(self.prev));
+    }
+}
+
+fn current_ptr() -> *const Core {
+    CURRENT.try_with(Cell::get).unwrap_or(ptr::null())
+}
+
+/// Marks `core` as running on this thread until the guard drops. `block_on` first checks that
+/// nothing is running ([`is_running`]); shutdown may nest inside another executor's run.
+pub(crate) fn enter(core: &Core) -> Enter {
+    let prev = CURRENT.with(|c| c.replace(core));
+    Enter { prev }
+}
+
+/// Is any executor running on this thread?
+pub(crate) fn is_running() -> bool {
+    !current_ptr().is_null()
+}
+
+/// Calls `f` with the executor running on this thread, if any.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
+    let core = current_ptr();
+    // SAFETY: `CURRENT` holds a non-null pointer only between `enter` and the drop of its guard,
+    // and the caller of `enter` keeps the core alive for that whole time; we are on that thread.
+    f(unsafe { core.as_ref() })
+}
+
+/// Queues a woken task. The caller hands over the queue entry's reference (R2) and has set
+/// `SCHEDULED`.
+pub(crate) fn schedule(task: TaskRef) {
+    let task = with_current(|core| match core {
+        Some(core) if core.owns_header(task.header()) => {
+            core.push_local(task);
+            None
+        }
+        _ => Some(task),
+    });
+    let Some(task) = task else { return };
+    if let Some(core) = Core::owner_of(&task.header().shared) {
+        // SAFETY: `owner_core` returned it on this thread, just now: see its docs for why the
+        // core is alive and its local queue is ours to push onto.
+        unsafe { core.as_ref() }.push_local(task);
+        return;
+    }
+    let shared = task.header().shared.clone();
+    Shared::push_remote(shared, task);
 }

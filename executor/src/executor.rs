@@ -2,8 +2,7 @@
 //! free function `spawn`. What they act on, and the run loop itself, is the [`Core`]
 //! (`core.rs`).
 
-use crate::context;
-use crate::core::Core;
+use crate::core::{Core, with_current};
 use crate::join::JoinHandle;
 use crate::stats::Stats;
 use crate::task::{Task, drop_quietly};
@@ -150,12 +149,12 @@ where
 {
     // The core is looked up first and the future moved only into the cell: a closure that
     // captured it would be one more copy on the stack in a debug build (`Task::allocate`).
-    let core = context::with_current(|core| core.map(NonNull::from)).expect(
+    let core = with_current(|core| core.map(NonNull::from)).expect(
         "`executor::spawn` called outside a running executor: call it from inside \
          `Executor::block_on` or a task, or use `Executor::spawn`",
     );
     // SAFETY: the thread-local names an executor running on this thread, whose core stays
-    // alive until its run returns (`context::with_current`), and we are inside that run (a
+    // alive until its run returns (`with_current` in `core.rs`), and we are inside that run (a
     // task's poll or the `block_on` future); nothing below runs user code.
     let core = unsafe { core.as_ref() };
     let (ptr, place) = Task::<F>::allocate(core.shared.clone());

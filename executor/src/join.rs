@@ -3,7 +3,7 @@
 //! The handle is one reference to the cell (R3 in `state.rs`) plus the `JOIN_INTEREST` bit.
 //!
 //! - **Await**: a pending poll stores the caller's waker in the join-waker table of the task's
-//!   executor (a map in its core, keyed by task, reached through `Shared::home`); when the task
+//!   executor (a map in its core, keyed by task, reached through `Core::home_of`); when the task
 //!   completes the run loop takes that waker out and wakes it. A handle that is never awaited
 //!   never touches the table. A ready poll moves the output out of the cell (and sets
 //!   `OUTPUT_GONE`: the stage now holds nothing).
@@ -22,7 +22,7 @@
 //!   running.
 //!
 //! The table is only touched while the task has not completed. That is what makes the core
-//! reachable: `Shared::home` may be dereferenced on the owning thread while a task of that
+//! reachable: `Core::home_of` may be dereferenced on the owning thread while a task of that
 //! executor has not completed (shutdown completes every task before it frees the core). It is
 //! also all that is needed: completion removes the task's entry, and a handle that sees
 //! `COMPLETE` set has nothing in the table. The table is never borrowed while user code runs:
@@ -32,8 +32,7 @@
 //! ordinary future: any executor on that thread may await it, also after the task's own
 //! executor has shut down (shutdown resolves it to cancelled).
 
-use crate::context;
-use crate::core::Core;
+use crate::core::{Core, schedule};
 use crate::error::JoinError;
 use crate::state::{COMPLETE, Schedule};
 use crate::task::{Header, TaskId, TaskRef};
@@ -170,7 +169,7 @@ impl<T> JoinHandle<T> {
             Schedule::Push => {
                 // SAFETY: the transition set SCHEDULED and added the queue entry's reference
                 // (R2), which we hand to the queue.
-                context::schedule(unsafe { TaskRef::from_raw(self.raw) });
+                schedule(unsafe { TaskRef::from_raw(self.raw) });
             }
             // Queued, running or already cancelled: the run loop will see the flag. Complete:
             // the output stays.

@@ -99,10 +99,11 @@
 //! 3. `waker.rs` — the `RawWakerVTable` and what each function does to the count.
 //! 4. `queue.rs`, `owned.rs` — the intrusive run queue (rule Q1) and the list of live futures
 //!    (rule O1).
-//! 5. `context.rs`, `shared.rs`, `park.rs` — where a wake goes; wakes from other threads,
-//!    parking, the race with shutdown.
-//! 6. `executor.rs` (the façade) and `core.rs` — the run loop, `block_on`, cancel as the run loop
-//!    sees it, shutdown.
+//! 5. `core.rs` — what the executor's core holds (rule C1), which core runs on this thread and
+//!    where a wake goes; `shared.rs`, `park.rs` — wakes from other threads, parking, the race
+//!    with shutdown.
+//! 6. `executor.rs` (the public façade) and `run_loop.rs` — `block_on`, a task's turn, cancel
+//!    as the run loop sees it, shutdown.
 //! 7. `join.rs`, `cancel_now.rs`, `error.rs` — await, cancel, cancel now, detach; why a task
 //!    has no output.
 //! 8. `sleep.rs` and `entry.rs` — the timer entry inside the future, unlinked when
@@ -164,7 +165,6 @@
 
 mod cancel_now;
 mod clock;
-mod context;
 mod core;
 mod entry;
 mod error;

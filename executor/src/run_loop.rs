@@ -11,8 +11,7 @@
 //! on.
 
 use crate::clock;
-use crate::context;
-use crate::core::Core;
+use crate::core::{Core, enter, is_running};
 use crate::error::Payload;
 use crate::queue::Entry;
 use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
@@ -33,12 +32,12 @@ impl Core {
     /// `Executor::block_on`: the run loop. See its docs.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         assert!(
-            !context::is_running(),
+            !is_running(),
             "`Executor::block_on` called while an executor is already running on this thread \
              (from inside a task or a block_on future); spawn the work or await it instead"
         );
         let core = self;
-        let _enter = context::enter(core);
+        let _enter = enter(core);
         let mut future = pin!(future);
         let mut cx = Context::from_waker(&core.main_waker);
         // A wake of a previous block_on future means nothing to this one: drop its remote flag
@@ -236,7 +235,7 @@ impl Core {
             }
         };
         // Wakes caused by the destructors below must land in our local queue.
-        let _enter = context::enter(self);
+        let _enter = enter(self);
         // From here on no remote wake leaves a reference behind in the remote queue.
         self.shared.close();
         loop {

@@ -134,7 +134,7 @@ impl Shared {
     /// thread, and the core sits at a fixed heap address that whole time. So on the owning
     /// thread (the token check) the executor cannot go away under the caller. Nothing else is
     /// using its local queue either: a run loop of this executor, or its shutdown, would have
-    /// been found through `context::CURRENT` first, and no other executor method runs user code
+    /// been found through `CURRENT` (`core.rs`) first, and no other executor method runs user code
     /// in the middle of a queue update.
     pub(crate) fn owner_core(&self) -> Option<NonNull<()>> {
         if self.owner != thread_token() {

@@ -22,7 +22,7 @@
 //! whichever executor is running then.
 
 use crate::clock;
-use crate::context;
+use crate::core::with_current;
 use crate::entry::Entry;
 use crate::slim_waker::SlimWaker;
 use std::fmt;
@@ -136,7 +136,7 @@ impl Future for Sleep {
             }
             drop(waker);
         }
-        context::with_current(|core| {
+        with_current(|core| {
             // Checked before the deadline, so that a sleep polled outside an executor panics
             // whether or not it happens to be due already.
             let core = core.expect(

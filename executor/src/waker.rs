@@ -15,7 +15,7 @@
 //! but drop the reference. Wakers are `Send + Sync`: a wake on the executor's own thread goes
 //! straight into the local queue (no allocation, no atomics beyond the state word), whether the
 //! executor is running or between `block_on` calls; a wake from another thread goes through the
-//! remote queue and unparks the executor (`context::schedule`).
+//! remote queue and unparks the executor (`schedule` in `core.rs`).
 //!
 //! There is one vtable for all tasks, so `Waker::will_wake` works: two wakers of the same task
 //! compare equal.
@@ -24,7 +24,7 @@
 //! the whole poll, so [`borrowed`] builds a waker without touching the count and wraps it in
 //! `ManuallyDrop` so that it is never dropped. A future that keeps it calls `clone`.
 
-use crate::context;
+use crate::core::schedule;
 use crate::state::Schedule;
 use crate::task::{Header, TaskRef};
 use std::mem::ManuallyDrop;
@@ -88,7 +88,7 @@ unsafe fn wake(ptr: *const ()) {
     let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
     match task.header().state.transition_to_notified_by_val() {
         // The waker's reference is now the queue entry's (R2).
-        Schedule::Push => context::schedule(task),
+        Schedule::Push => schedule(task),
         // Nothing to queue: the waker's reference goes, and with it the cell if it was the
         // last (\[M\], on this thread).
         Schedule::AlreadyQueued | Schedule::Complete => drop(task),
@@ -104,7 +104,7 @@ unsafe fn wake_by_ref(ptr: *const ()) {
         Schedule::Push => {
             // SAFETY: the transition added one reference for the queue entry; we adopt it.
             let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
-            context::schedule(task);
+            schedule(task);
         }
         Schedule::AlreadyQueued | Schedule::Complete => {}
     }
