@@ -23,7 +23,7 @@
 //!
 //! The table is only touched while the task has not completed. That is what makes the core
 //! reachable: `Core::home_of` may be dereferenced on the owning thread while a task of that
-//! executor has not completed (shutdown completes every task before it frees the core). It is
+//! executor has not completed (rule C1 in `core.rs`). It is
 //! also all that is needed: completion removes the task's entry, and a handle that sees
 //! `COMPLETE` set has nothing in the table. The table is never borrowed while user code runs:
 //! a waker is cloned before, and a replaced or removed one dropped after, the table access.

@@ -109,16 +109,23 @@
 //! 8. `sleep.rs` and `entry.rs` — the timer entry inside the future, unlinked when
 //!    it is dropped.
 //!
-//! **Second reading: what each byte-saving design buys and costs.**
+//! **Second reading: what each byte-saving design buys and costs.** Each was kept over a
+//! plainer one because what it buys is measured (`tests/tests/budget.rs`, the allocation tests,
+//! the criterion benches).
 //!
-//! 9. `slim_waker.rs` — a timer entry's waker in one word (8 B per sleeping task; a box for a
-//!    foreign waker).
-//! 10. `wheel.rs` and `clock.rs` — a hierarchical wheel of fixed list heads and a
-//!     `u64` deadline (no timer storage per sleep; up to a millisecond late, never early).
-//! 11. The tagless stage in `task.rs` and the 32-bit state word and id in `state.rs` (8 + 8 B
-//!     per task; ids wrap after 2^32 spawns).
-//! 12. The join-waker table in `join.rs` (16 B per task; a hash lookup for awaited
-//!     handles only).
+//! 9. `slim_waker.rs` — a timer entry's waker in one word: buys 8 B in every sleeping task;
+//!    costs a tagged pointer, and a small box when a waker that is not the executor's own (a
+//!    `FuturesUnordered`'s, say) polls the `Sleep`.
+//! 10. `wheel.rs` and `clock.rs` — a hierarchical wheel of fixed list heads and a `u64`
+//!     deadline: buys no timer storage at all per sleep (the entry is in the `Sleep`) and 8 B
+//!     of deadline; costs millisecond ticks (never early, up to a tick late), up to five
+//!     wake-ups that only move entries down for a far deadline, and a `!Unpin` `Sleep`.
+//! 11. The tagless stage in `task.rs` and the 32-bit state word and id in `state.rs`: buys
+//!     8 + 8 B per task; costs that the state word alone says which stage field is live, task
+//!     ids that wrap after 2^32 spawns, and a reference count capped at about 33 million (2^25).
+//! 12. The join-waker table in `join.rs`: buys 16 B per task (no waker slot in the header);
+//!     costs a hash lookup for a handle that is awaited while pending, and a table that
+//!     allocates at the first such await and keeps its capacity.
 //!
 //! Then `timeout.rs` (a deadline around a future), `yield_now.rs` and `stats.rs`; `loom.rs` is
 //! the facade the loom models swap in.
