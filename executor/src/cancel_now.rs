@@ -54,7 +54,10 @@
 //!    timer entries as they are dropped. The task becomes `COMPLETE`.
 //! 4. The drop is counted in [`Stats`] — if the executor still exists: a destructor may own,
 //!    and so drop, the task's very executor; nothing after step 3 touches the executor's core
-//!    without looking it up again. Then the owned list's reference is released, and a waker
+//!    without looking it up again. If a destructor woke the task itself on this thread (a
+//!    future holding both ends of a channel does, when its sender's drop wakes its receiver),
+//!    the wake queued it in the local run queue before `COMPLETE` was set: that entry is
+//!    unlinked and released too. Then the owned list's reference is released, and a waker
 //!    stored by someone who awaited the handle earlier is woken.
 //!
 //! After that the cell is held only by the handle (R3), by wakers someone kept (R4) and, if
@@ -102,7 +105,8 @@ impl<T> JoinHandle<T> {
     /// a husk until that waker goes), or a wake from another thread has queued the task in the
     /// executor's remote queue (then the cell goes when the executor next takes in remote wakes,
     /// or at its shutdown). A task in the local run queue is unlinked from it, which costs a walk
-    /// of the queue up to the task.
+    /// of the queue up to the task — also when it got there during the drop, because a
+    /// destructor woke the task itself.
     ///
     /// Because destructors run inside it, the caller must not hold a borrow (a `RefCell` guard,
     /// a half-updated table) that a destructor could need: see `cancel_now.rs` for the rules,
@@ -156,7 +160,14 @@ pub(crate) unsafe fn cancel_now(ptr: NonNull<Header>) -> bool {
     // Step 4. The destructor may have dropped the executor itself: look the core up again.
     if let Some(core) = Core::home_of(&header.shared) {
         // SAFETY: non-null, so not freed; owning thread; no user code runs while we use it.
-        unsafe { core.as_ref() }.count_drop(outcome);
+        let core = unsafe { core.as_ref() };
+        core.count_drop(outcome);
+        // A wake during the drop (a destructor that woke this very task, on this thread) queued
+        // it again before `COMPLETE` closed the door to wakes: release that entry too, or it
+        // would keep the cell until the run loop next pops it.
+        if before.has(crate::state::SCHEDULED) {
+            core.discard_local_entry(ptr);
+        }
     }
     // The handle still holds its reference, so this does not free the cell.
     drop(list_ref);

@@ -207,12 +207,18 @@ impl Core {
         // SAFETY: not complete, so still in the owned list (precondition).
         let list_ref = unsafe { self.owned.remove(ptr) };
         if queued {
-            if let Some(entry) = self.queue.unlink_task(ptr) {
-                // The list's and the caller's references remain: this does not free the cell.
-                entry.discard_queued();
-            }
+            self.discard_local_entry(ptr);
         }
         (list_ref, self.join_wakers.take(ptr))
+    }
+
+    /// `JoinHandle::cancel_now`: if the task at `ptr` has an entry in the local run queue,
+    /// unlinks it and releases its reference (R2). The caller holds another reference, so this
+    /// never frees the cell. Runs no user code.
+    pub(crate) fn discard_local_entry(&self, ptr: NonNull<Header>) {
+        if let Some(entry) = self.queue.unlink_task(ptr) {
+            entry.discard_queued();
+        }
     }
 
     /// Shutdown: see [`Executor::shutdown`](crate::Executor::shutdown). Idempotent.

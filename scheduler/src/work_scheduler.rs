@@ -51,6 +51,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::Rc;
 
 use crate::done_hook::DoneHook;
@@ -207,6 +208,11 @@ impl WorkScheduler {
     /// is held while they run (S1), and works registered meanwhile are stopped too before
     /// `stop_now` returns (S4). Called from a work's own body, that work is dropped right after
     /// its poll, like with `stop`; every other work inside the call.
+    ///
+    /// # Panics
+    /// If dropping a work's handle panics (its output is the payload of a panic caught in the
+    /// work's destructor, and that payload's own destructor panics): every work is still
+    /// stopped and dropped first, then the first such panic resumes.
     pub fn stop_now(&self) {
         self.stop_with(|handle| {
             handle.cancel_now();
@@ -215,22 +221,46 @@ impl WorkScheduler {
 
     /// `stop` and `stop_now`: takes the table, cancels each work with `cancel`, drops its
     /// handle, and repeats until the table stays empty (S4).
+    ///
+    /// A panic while one work is cancelled or its handle dropped (with `cancel_now`, the
+    /// output can be the payload of a panic caught in the work's destructor, and that
+    /// payload's own destructor may panic) must not cut the loop short: the rest of the taken
+    /// works would be dropped as handles only, which *detaches* them, and their futures would
+    /// run on out of the table. So each cancel-and-drop is contained, and the first panic
+    /// resumes once the table stays empty.
     fn stop_with(&self, cancel: impl Fn(&executor::JoinHandle<()>)) {
+        let mut first_panic = None;
         loop {
             // S4: the whole table at once; the borrow ends at the semicolon (S1).
             let taken = self.inner.slots.borrow_mut().take_all();
             if taken.len() == 0 {
-                return;
+                break;
             }
             // Index order: registration order for works registered as they were created,
             // and so the order the executor allocated their cells (see `slots.rs`).
             for slot in taken.into_slots() {
                 if let Slot::Filled(handle) = slot {
-                    cancel(&handle);
-                    drop(handle);
+                    let cancelled = catch_unwind(AssertUnwindSafe(|| {
+                        cancel(&handle);
+                        drop(handle);
+                    }));
+                    match (cancelled, &first_panic) {
+                        (Ok(()), _) => {}
+                        (Err(payload), None) => first_panic = Some(payload),
+                        // Only the first is reported; a later payload is dropped quietly (its
+                        // own destructor may panic too: then it is leaked).
+                        (Err(payload), Some(_)) => {
+                            if let Err(inner) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+                                std::mem::forget(inner);
+                            }
+                        }
+                    }
                 }
                 // A `Slot::Reserved` is cancelled by its `register` (S3).
             }
+        }
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
         }
     }
 
