@@ -1,12 +1,16 @@
 //! The command line: flags, their checks, and one-line errors.
 //!
 //! Every check that needs only the text of the arguments happens here, while parsing: a value that
-//! is not a positive whole number, an unknown scenario, an unknown format. clap reports those with
-//! exit code 2; [`parse`] squeezes its several-line message into one line. The checks that need
-//! the machine (memory, the output file) happen in `main.rs`, still before any measured work.
+//! is not a positive whole number, an unknown scenario, an unknown format, two exports to one
+//! file. clap reports those with exit code 2; [`parse`] squeezes its several-line message into one
+//! line. The checks that need the machine (memory, the output files, the `--compare` file,
+//! Python) happen in `main.rs`, still before any measured work.
+//!
+//! The flags follow the habits of hyperfine (`--export-json/-csv/-markdown`, `--warmup`,
+//! `-r`, progress on stderr) so that its users find their way.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -26,19 +30,23 @@ use crate::scenarios::Scenario;
     after_help = scenario_help(),
 )]
 pub struct Cli {
-    /// Works per scenario (N).
+    /// Works per scenario (N). Several, separated by commas, run one after the other and add a
+    /// table of the cost per task against N.
     #[arg(
+        short = 'n',
         long,
-        value_name = "N",
+        value_name = "N[,N...]",
         default_value = "100000",
         value_parser = parse_tasks,
+        value_delimiter = ',',
         allow_hyphen_values = true
     )]
-    pub tasks: u64,
+    pub tasks: Vec<u64>,
 
     /// Scenario to run, by name or alias; repeat the flag or separate names with commas.
     /// Default: all four, in the reference order.
     #[arg(
+        short = 's',
         long = "scenario",
         value_name = "NAME",
         value_parser = parse_scenario,
@@ -57,8 +65,9 @@ pub struct Cli {
     )]
     pub runtimes: Vec<RuntimeKind>,
 
-    /// Runs per scenario (K); times are then reported as median and min…max.
+    /// Measured runs per scenario (K); times are then reported as mean ± σ, median and min…max.
     #[arg(
+        short = 'r',
         long,
         value_name = "K",
         default_value = "1",
@@ -67,13 +76,67 @@ pub struct Cli {
     )]
     pub repeat: u32,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Unmeasured runs of every scenario at the full N before the measured ones. A probe on
+    /// 1,025 tasks always runs first (it pays one-time costs and checks that N fits in memory).
+    #[arg(
+        long,
+        value_name = "K",
+        default_value = "0",
+        value_parser = parse_warmup,
+        allow_hyphen_values = true
+    )]
+    pub warmup: u32,
 
-    /// Write the report to FILE instead of standard output (checked before any work).
-    #[arg(long, value_name = "FILE")]
+    /// Format of the report on standard output or in `--output`. Default: table, or what the
+    /// `--output` file's extension says (.json, .csv, .md).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Also write the report as JSON to FILE (the terminal view still prints).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+
+    /// Also write the report as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+
+    /// Also write the report as a Markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+
+    /// Compare every figure with a report saved before (`--export-json`), as ratios.
+    #[arg(long, value_name = "OLD.json")]
+    pub compare: Option<PathBuf>,
+
+    /// Show every figure (the full table), not the compact view.
+    #[arg(long)]
+    pub details: bool,
+
+    /// No progress on standard error.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// The Python interpreter for `--runtime asyncio` (Python 3.9 or later). Default: python3 on
+    /// the PATH.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+
+    /// List the scenarios with their one-line lessons, and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// Where a report goes, and in which format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// The file.
+    pub path: PathBuf,
+    /// The format.
+    pub format: Format,
 }
 
 impl Cli {
@@ -82,13 +145,7 @@ impl Cli {
         if self.scenarios.is_empty() {
             return Scenario::ALL.to_vec();
         }
-        let mut selected = Vec::new();
-        for &scenario in &self.scenarios {
-            if !selected.contains(&scenario) {
-                selected.push(scenario);
-            }
-        }
-        selected
+        once_each(&self.scenarios)
     }
 
     /// The runtimes to run on: as given, without repeats, or ours alone.
@@ -96,20 +153,100 @@ impl Cli {
         if self.runtimes.is_empty() {
             return vec![RuntimeKind::Ours];
         }
-        let mut selected = Vec::new();
-        for &runtime in &self.runtimes {
-            if !selected.contains(&runtime) {
-                selected.push(runtime);
+        once_each(&self.runtimes)
+    }
+
+    /// The N to run, in the order given, without repeats.
+    pub fn sweep(&self) -> Vec<u64> {
+        once_each(&self.tasks)
+    }
+
+    /// The format of the main report: `--format`, else the `--output` file's extension, else a
+    /// table.
+    pub fn main_format(&self) -> Format {
+        self.format
+            .or_else(|| self.output.as_deref().and_then(Format::from_extension))
+            .unwrap_or(Format::Table)
+    }
+
+    /// The files to write besides the main report: `--export-*`, in a fixed order.
+    pub fn exports(&self) -> Vec<Export> {
+        [
+            (&self.export_json, Format::Json),
+            (&self.export_csv, Format::Csv),
+            (&self.export_markdown, Format::Markdown),
+        ]
+        .into_iter()
+        .filter_map(|(path, format)| path.clone().map(|path| Export { path, format }))
+        .collect()
+    }
+
+    /// Every file this run will write: `--output` (in the main format) and the exports.
+    pub fn files(&self) -> Vec<Export> {
+        let mut files: Vec<Export> = self
+            .output
+            .iter()
+            .map(|path| Export {
+                path: path.clone(),
+                format: self.main_format(),
+            })
+            .collect();
+        files.extend(self.exports());
+        files
+    }
+
+    /// Checks what clap cannot: no two outputs to one file.
+    fn check(&self) -> Result<(), String> {
+        let files = self.files();
+        for (index, file) in files.iter().enumerate() {
+            if let Some(other) = files[..index]
+                .iter()
+                .find(|other| same_file(&other.path, &file.path))
+            {
+                return Err(format!(
+                    "error: two reports would go to one file: {} ({}) and {} ({}); give each its \
+                     own file",
+                    other.path.display(),
+                    other.format.name(),
+                    file.path.display(),
+                    file.format.name()
+                ));
             }
         }
-        selected
+        Ok(())
     }
+}
+
+/// `items` without repeats, in the order of their first appearance.
+fn once_each<T: Copy + PartialEq>(items: &[T]) -> Vec<T> {
+    let mut selected = Vec::new();
+    for &item in items {
+        if !selected.contains(&item) {
+            selected.push(item);
+        }
+    }
+    selected
+}
+
+/// Whether `a` and `b` name the same file: the same path once made absolute, with the directory
+/// resolved where it exists (so `./r.json` and `r.json`, or a symlinked directory, match).
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> PathBuf {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        match (absolute.parent(), absolute.file_name()) {
+            (Some(dir), Some(name)) => dir
+                .canonicalize()
+                .map_or_else(|_| absolute.clone(), |dir| dir.join(name)),
+            _ => absolute,
+        }
+    }
+    resolved(a) == resolved(b)
 }
 
 /// What parsing ended with, when it did not end with a [`Cli`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// `--help` or `--version`: print this on standard output and exit 0.
+    /// `--help`, `--version` or `--list`: print this on standard output and exit 0.
     Show(String),
     /// Bad input: print this one line on standard error and exit 2.
     Usage(String),
@@ -124,10 +261,15 @@ where
     let outcome = Cli::command()
         .try_get_matches_from(args)
         .and_then(|matches| Cli::from_arg_matches(&matches));
-    outcome.map_err(|error| match error.kind() {
+    let cli = outcome.map_err(|error| match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Stop::Show(error.to_string()),
         _ => Stop::Usage(one_line(&error.to_string())),
-    })
+    })?;
+    if cli.list {
+        return Err(Stop::Show(scenario_list()));
+    }
+    cli.check().map_err(Stop::Usage)?;
+    Ok(cli)
 }
 
 /// clap's message in one line: its own lines joined, without the usage and the pointer to
@@ -145,6 +287,20 @@ fn one_line(message: &str) -> String {
     format!("{} (see --help)", parts.join(" "))
 }
 
+/// `--list`: every scenario with its alias and its one-line lesson.
+pub fn scenario_list() -> String {
+    let mut list = String::new();
+    for scenario in Scenario::ALL {
+        list.push_str(&format!(
+            "{:<13} {:<6} {}\n",
+            scenario.name(),
+            scenario.alias(),
+            scenario.lesson()
+        ));
+    }
+    list
+}
+
 /// The `--help` text that explains each scenario in one line.
 fn scenario_help() -> String {
     let mut help =
@@ -154,7 +310,7 @@ fn scenario_help() -> String {
             "  {:<13} {}  {}\n",
             scenario.name(),
             scenario.alias(),
-            scenario.summary()
+            scenario.lesson()
         ));
     }
     help.push_str("\nRuntimes (--runtime):\n");
@@ -173,6 +329,14 @@ fn parse_tasks(text: &str) -> Result<u64, String> {
 fn parse_repeat(text: &str) -> Result<u32, String> {
     let value = positive(text)?;
     u32::try_from(value).map_err(|_| format!("too large: at most {} runs", u32::MAX))
+}
+
+/// A whole number of warm-up runs, 0 included.
+fn parse_warmup(text: &str) -> Result<u32, String> {
+    if text == "0" {
+        return Ok(0);
+    }
+    parse_repeat(text)
 }
 
 /// `text` as a whole number of at least 1, or why not.
@@ -237,9 +401,11 @@ mod tests {
     #[test]
     fn defaults_are_100000_tasks_all_scenarios_one_run_table() {
         let cli = parse(["bench-cli"]).unwrap();
-        assert_eq!(cli.tasks, 100_000);
+        assert_eq!(cli.sweep(), [100_000]);
         assert_eq!(cli.repeat, 1);
-        assert_eq!(cli.format, Format::Table);
+        assert_eq!(cli.warmup, 0);
+        assert_eq!(cli.main_format(), Format::Table);
+        assert!(cli.exports().is_empty());
         assert_eq!(cli.output, None);
         assert_eq!(cli.selected_scenarios(), Scenario::ALL.to_vec());
         assert_eq!(cli.selected_runtimes(), vec![RuntimeKind::Ours]);
@@ -311,6 +477,9 @@ mod tests {
             &["--format", "xml"],
             &["--runtime", "go"],
             &["--frobnicate"],
+            &["--tasks", "10,x"],
+            &["--tasks", "10,,20"],
+            &["--warmup", "-1"],
         ] {
             let line = usage(args);
             assert!(!line.contains('\n'), "{args:?}: {line:?}");
@@ -333,10 +502,71 @@ mod tests {
         match parse(["bench-cli", "--help"]) {
             Err(Stop::Show(text)) => {
                 for scenario in Scenario::ALL {
-                    assert!(text.contains(scenario.summary()), "{text}");
+                    assert!(text.contains(scenario.name()), "{text}");
                 }
             }
             other => panic!("expected help, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn list_prints_every_scenario_with_its_lesson() {
+        match parse(["bench-cli", "--list"]) {
+            Err(Stop::Show(text)) => {
+                assert_eq!(text.lines().count(), Scenario::ALL.len());
+                for scenario in Scenario::ALL {
+                    assert!(text.contains(scenario.lesson()), "{text}");
+                }
+            }
+            other => panic!("expected the list, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn short_flags_mean_the_long_ones() {
+        let cli = parse([
+            "bench-cli",
+            "-n",
+            "10,20,10",
+            "-s",
+            "test2",
+            "-r",
+            "3",
+            "-o",
+            "x.csv",
+            "-q",
+        ])
+        .unwrap();
+        assert_eq!(cli.sweep(), [10, 20]);
+        assert_eq!(cli.selected_scenarios(), [Scenario::CancelBatch]);
+        assert_eq!(cli.repeat, 3);
+        assert!(cli.quiet);
+        assert_eq!(cli.main_format(), Format::Csv, "from the extension");
+    }
+
+    #[test]
+    fn the_output_format_comes_from_format_then_the_extension_then_table() {
+        let format = |args: &[&str]| {
+            let mut all = vec!["bench-cli"];
+            all.extend_from_slice(args);
+            parse(all).unwrap().main_format()
+        };
+        assert_eq!(format(&["-o", "r.json"]), Format::Json);
+        assert_eq!(format(&["-o", "r.MD"]), Format::Markdown);
+        assert_eq!(format(&["-o", "r.markdown"]), Format::Markdown);
+        assert_eq!(format(&["-o", "r.txt"]), Format::Table);
+        assert_eq!(format(&["-o", "/dev/null"]), Format::Table);
+        assert_eq!(format(&["-o", "r.json", "--format", "csv"]), Format::Csv);
+    }
+
+    #[test]
+    fn two_reports_to_one_file_are_refused() {
+        for args in [
+            &["--export-json", "a.json", "--export-csv", "a.json"][..],
+            &["-o", "a.md", "--export-markdown", "./a.md"],
+        ] {
+            let line = usage(args);
+            assert!(line.contains("two reports would go to one file"), "{line}");
         }
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::alloc::{ALLOCATOR, HeapSnapshot};
+use crate::alloc::{self, HeapSnapshot};
 use crate::runtime::TaskCounts;
 
 /// An open ledger: the allocator's counters at a run's start.
@@ -171,15 +171,15 @@ pub struct Observations {
 impl Ledger {
     /// Opens a ledger: the peak is reset and the counters remembered. Call it first in a run.
     pub fn open() -> Ledger {
-        ALLOCATOR.reset_peak();
+        alloc::reset_peak();
         Ledger {
-            start: ALLOCATOR.snapshot(),
+            start: alloc::snapshot(),
         }
     }
 
     /// Heap bytes above the start, now.
     pub fn heap_above_start(&self) -> i64 {
-        signed_difference(ALLOCATOR.snapshot().current_bytes, self.start.current_bytes)
+        signed_difference(alloc::snapshot().current_bytes, self.start.current_bytes)
     }
 
     /// The moment now, given the executor's counts.
@@ -195,7 +195,7 @@ impl Ledger {
 
     /// Closes the ledger after shutdown and turns what the run observed into its figures.
     pub fn close(self, seen: Observations) -> Accounting {
-        let end = ALLOCATOR.snapshot();
+        let end = alloc::snapshot();
         let spawned = seen.at_end.spawned;
         let allocations = end.allocations - self.start.allocations;
         let peak_bytes = end.peak_bytes - self.start.current_bytes;

@@ -51,7 +51,7 @@ fn non_numeric_tasks() {
 
 #[test]
 fn missing_tasks_value() {
-    assert!(refused(&["--tasks"]).contains("a value is required for '--tasks <N>'"));
+    assert!(refused(&["--tasks"]).contains("a value is required for '--tasks <N[,N...]>'"));
 }
 
 #[test]

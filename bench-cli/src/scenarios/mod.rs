@@ -91,6 +91,20 @@ impl Scenario {
         }
     }
 
+    /// What it teaches, in one line (`--list`, `--help`).
+    pub fn lesson(self) -> &'static str {
+        match self {
+            Scenario::CancelEach => {
+                "a cancelled task's memory is back at the next tick: two cells live at most, any N"
+            }
+            Scenario::CancelBatch => {
+                "stop() drops nothing; the next tick drops every future and frees every cell"
+            }
+            Scenario::NoCancel => "nothing comes back before shutdown: the point of comparison",
+            Scenario::Baseline => "the runtime's fixed cost, with no task at all",
+        }
+    }
+
     /// The scenario called `name` (a name or an alias).
     pub fn from_name(name: &str) -> Option<Scenario> {
         Scenario::ALL
@@ -146,25 +160,7 @@ const YIELDS_WITHOUT_PROGRESS: u64 = 1_000_000;
 /// yields; the reports show the count.
 async fn let_works_start<R: Runtime>(runtime: &R) -> u64 {
     let target = runtime.counts().spawned;
-    let mut yields = 0;
-    let mut last = (work::first_polls(), 0);
-    loop {
-        runtime.yield_now().await;
-        yields += 1;
-        let started = work::first_polls();
-        if started >= target {
-            return yields;
-        }
-        if started > last.0 {
-            last = (started, yields);
-        } else if yields - last.1 >= YIELDS_WITHOUT_PROGRESS {
-            panic!(
-                "{}: {started} of {target} works polled after {yields} yields, none for the \
-                 last {YIELDS_WITHOUT_PROGRESS}",
-                R::NAME
-            );
-        }
-    }
+    yield_until(runtime, "works polled", target, work::first_polls).await
 }
 
 /// The executor's next tick, for any runtime: yields until every future whose cancel was asked
@@ -175,21 +171,40 @@ async fn let_works_start<R: Runtime>(runtime: &R) -> u64 {
 /// about 61 tasks, smol after about 200), so the `after_tick` moment would show a runtime
 /// stopped half-way through its queue; this waits until it is through, and says how long.
 async fn catch_up<R: Runtime>(runtime: &R, cancels_requested: u64) -> u64 {
+    yield_until(
+        runtime,
+        "cancelled futures dropped",
+        cancels_requested,
+        || runtime.counts().futures_dropped,
+    )
+    .await
+}
+
+/// The one wait loop of the scenarios: yields at least once, then until `count()` reaches
+/// `target`; returns the yields. A count that stops moving for [`YIELDS_WITHOUT_PROGRESS`]
+/// yields is a runtime that does not run its tasks: a bug, reported as one rather than as a
+/// hang. Reads counters only: it allocates nothing.
+async fn yield_until<R: Runtime>(
+    runtime: &R,
+    what: &str,
+    target: u64,
+    count: impl Fn() -> u64,
+) -> u64 {
     let mut yields = 0;
-    let mut last = (runtime.counts().futures_dropped, 0);
+    let mut last = (count(), 0);
     loop {
         runtime.yield_now().await;
         yields += 1;
-        let dropped = runtime.counts().futures_dropped;
-        if dropped >= cancels_requested {
+        let now = count();
+        if now >= target {
             return yields;
         }
-        if dropped > last.0 {
-            last = (dropped, yields);
+        if now > last.0 {
+            last = (now, yields);
         } else if yields - last.1 >= YIELDS_WITHOUT_PROGRESS {
             panic!(
-                "{}: {dropped} of {cancels_requested} cancelled futures dropped after {yields} \
-                 yields, none for the last {YIELDS_WITHOUT_PROGRESS}",
+                "{}: {now} of {target} {what} after {yields} yields, none for the last \
+                 {YIELDS_WITHOUT_PROGRESS}",
                 R::NAME
             );
         }
