@@ -856,7 +856,7 @@ fn comparison_rows(comparison: &Comparison, details: bool) -> (Vec<String>, Vec<
         let shown: Vec<&FigureChange> = record
             .figures
             .iter()
-            .filter(|figure| details || figure.headline || figure.flagged)
+            .filter(|figure| details || figure.headline || (figure.exact && figure.flagged))
             .collect();
         let changed = record
             .figures
@@ -865,19 +865,23 @@ fn comparison_rows(comparison: &Comparison, details: bool) -> (Vec<String>, Vec<
             .count();
         rows.push(vec![
             format!(
-                "{} on {}, N = {}{}",
+                "{} on {}, N = {}",
                 record.name,
                 record.runtime,
-                count(record.tasks),
-                match changed {
-                    0 => ": every exact figure the same".to_string(),
-                    1 => ": 1 exact figure changed".to_string(),
-                    n => format!(": {n} exact figures changed"),
-                }
+                count(record.tasks)
             ),
             String::new(),
             String::new(),
             String::new(),
+        ]);
+        rows.push(vec![
+            "  exact figures".to_string(),
+            String::new(),
+            String::new(),
+            match changed {
+                0 => "all the same".to_string(),
+                n => format!("{n} changed !"),
+            },
         ]);
         for figure in shown {
             rows.push(vec![
