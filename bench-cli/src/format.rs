@@ -934,8 +934,21 @@ fn times(value: Option<f64>) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{v:.2}×"))
 }
 
+/// A figure per task, two decimals, the whole part grouped: `2,422.90`.
 fn per_task(value: Option<f64>) -> String {
-    value.map_or_else(|| "–".to_string(), |v| format!("{v:.2}"))
+    value.map_or_else(
+        || "–".to_string(),
+        |v| {
+            let text = format!("{v:.2}");
+            match text.split_once('.') {
+                Some((whole, fraction)) if whole.len() > 3 && !whole.starts_with('-') => {
+                    let whole: u64 = whole.parse().unwrap_or(0);
+                    format!("{}.{fraction}", count(whole))
+                }
+                _ => text,
+            }
+        },
+    )
 }
 
 fn seconds(value: f64) -> String {
@@ -991,6 +1004,14 @@ mod tests {
         assert_eq!(count(100_000), "100,000");
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(signed(-1024), "-1,024");
+    }
+
+    #[test]
+    fn per_task_figures_keep_two_decimals_and_group_the_whole_part() {
+        assert_eq!(super::per_task(Some(124.9712)), "124.97");
+        assert_eq!(super::per_task(Some(2422.9)), "2,422.90");
+        assert_eq!(super::per_task(Some(0.004)), "0.00");
+        assert_eq!(super::per_task(None), "–");
     }
 
     #[test]

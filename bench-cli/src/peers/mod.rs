@@ -270,7 +270,10 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_peers_hook_is_16_bytes_as_ours_is() {
         assert_eq!(std::mem::size_of::<DoneHook<Fake>>(), 16);
-        assert_eq!(std::mem::size_of::<DoneHook<super::tokio::TokioSlots>>(), 16);
+        assert_eq!(
+            std::mem::size_of::<DoneHook<super::tokio::TokioSlots>>(),
+            16
+        );
         // Ours: a `Weak` (one pointer) and a `u64` index.
         assert_eq!(std::mem::size_of::<(std::rc::Weak<u8>, u64)>(), 16);
     }
