@@ -43,8 +43,8 @@ pub struct Cli {
     )]
     pub tasks: Vec<u64>,
 
-    /// Scenario to run, by name or alias; repeat the flag or separate names with commas.
-    /// Default: all four, in the reference order.
+    /// Scenario to run, by name or alias, or `all` (the study's four and the lessons); repeat
+    /// the flag or separate names with commas. Default: the study's four, in its order.
     #[arg(
         short = 's',
         long = "scenario",
@@ -52,7 +52,7 @@ pub struct Cli {
         value_parser = parse_scenario,
         value_delimiter = ','
     )]
-    pub scenarios: Vec<Scenario>,
+    pub scenarios: Vec<Selection>,
 
     /// Runtime to run the scenarios on; repeat the flag or separate names with commas. With
     /// more than one, each scenario's figures are side by side, with each peer's ratio to ours.
@@ -130,6 +130,15 @@ pub struct Cli {
     pub list: bool,
 }
 
+/// One `--scenario` value: a scenario, or `all` of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// This one.
+    One(Scenario),
+    /// Every scenario: the study's four, then the lessons.
+    All,
+}
+
 /// Where a report goes, and in which format.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Export {
@@ -140,12 +149,21 @@ pub struct Export {
 }
 
 impl Cli {
-    /// The scenarios to run: as given, without repeats, or all four in the reference order.
+    /// The scenarios to run: as given (`all` standing for every one), without repeats, or the
+    /// study's four in its order.
     pub fn selected_scenarios(&self) -> Vec<Scenario> {
         if self.scenarios.is_empty() {
             return Scenario::ALL.to_vec();
         }
-        once_each(&self.scenarios)
+        let named: Vec<Scenario> = self
+            .scenarios
+            .iter()
+            .flat_map(|selection| match selection {
+                Selection::One(scenario) => vec![*scenario],
+                Selection::All => Scenario::every(),
+            })
+            .collect();
+        once_each(&named)
     }
 
     /// The runtimes to run on: as given, without repeats, or ours alone.
@@ -290,11 +308,11 @@ fn one_line(message: &str) -> String {
 /// `--list`: every scenario with its alias and its one-line lesson.
 pub fn scenario_list() -> String {
     let mut list = String::new();
-    for scenario in Scenario::ALL {
+    for scenario in Scenario::every() {
         list.push_str(&format!(
             "{:<13} {:<6} {}\n",
             scenario.name(),
-            scenario.alias(),
+            scenario.alias().unwrap_or(""),
             scenario.lesson()
         ));
     }
@@ -303,13 +321,26 @@ pub fn scenario_list() -> String {
 
 /// The `--help` text that explains each scenario in one line.
 fn scenario_help() -> String {
-    let mut help =
-        String::from("Scenarios (each on a fresh executor and scheduler; a work sleeps 1000 s):\n");
+    let mut help = String::from(
+        "The study's scenarios (the default; each on a fresh executor and scheduler; a work \
+         sleeps 1000 s):\n",
+    );
     for scenario in Scenario::ALL {
         help.push_str(&format!(
-            "  {:<13} {}  {}\n",
+            "  {:<13} {:<6} {}\n",
             scenario.name(),
-            scenario.alias(),
+            scenario.alias().unwrap_or(""),
+            scenario.lesson()
+        ));
+    }
+    help.push_str(
+        "\nThe lessons: when the memory does not come back at the next tick (--scenario NAME, \
+         or all):\n",
+    );
+    for scenario in Scenario::LESSONS {
+        help.push_str(&format!(
+            "  {:<13} {}\n",
+            scenario.name(),
             scenario.lesson()
         ));
     }
@@ -371,15 +402,26 @@ fn parse_runtime(text: &str) -> Result<RuntimeKind, String> {
     }
 }
 
-/// A scenario name or alias.
-fn parse_scenario(text: &str) -> Result<Scenario, String> {
-    Scenario::from_name(text).ok_or_else(|| {
-        let valid: Vec<String> = Scenario::ALL
-            .iter()
-            .map(|s| format!("{} ({})", s.name(), s.alias()))
-            .collect();
-        format!("no such scenario; valid ones are {}", valid.join(", "))
-    })
+/// A scenario name or alias, or `all`.
+fn parse_scenario(text: &str) -> Result<Selection, String> {
+    if text == "all" {
+        return Ok(Selection::All);
+    }
+    Scenario::from_name(text)
+        .map(Selection::One)
+        .ok_or_else(|| {
+            let valid: Vec<String> = Scenario::every()
+                .iter()
+                .map(|s| match s.alias() {
+                    Some(alias) => format!("{} ({alias})", s.name()),
+                    None => s.name().to_string(),
+                })
+                .collect();
+            format!(
+                "no such scenario; valid ones are {}, and all",
+                valid.join(", ")
+            )
+        })
 }
 
 #[cfg(test)]
@@ -513,13 +555,27 @@ mod tests {
     fn list_prints_every_scenario_with_its_lesson() {
         match parse(["bench-cli", "--list"]) {
             Err(Stop::Show(text)) => {
-                assert_eq!(text.lines().count(), Scenario::ALL.len());
-                for scenario in Scenario::ALL {
+                assert_eq!(text.lines().count(), Scenario::every().len());
+                for scenario in Scenario::every() {
                     assert!(text.contains(scenario.lesson()), "{text}");
                 }
             }
             other => panic!("expected the list, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn all_selects_the_study_then_the_lessons_once_each() {
+        let cli = parse(["bench-cli", "-s", "husk,all,test1"]).unwrap();
+        let mut expected = vec![Scenario::Husk];
+        expected.extend(
+            Scenario::every()
+                .into_iter()
+                .filter(|&s| s != Scenario::Husk),
+        );
+        assert_eq!(cli.selected_scenarios(), expected);
+        let default = parse(["bench-cli"]).unwrap().selected_scenarios();
+        assert_eq!(default, Scenario::ALL, "the lessons only when asked for");
     }
 
     #[test]

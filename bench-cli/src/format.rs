@@ -25,7 +25,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde_json::Value;
 
 use crate::compare::{Comparison, FigureChange};
-use crate::ledger::Moment;
+use crate::ledger::{GcFigures, Moment};
 use crate::meta::DEBUG_BUILD;
 use crate::report::{Growth, Ratios, Report, ScenarioReport, Spread};
 
@@ -195,8 +195,16 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 
 /// The shape of the object that may stand at `path` as `null`, if one may.
 fn null_object_template(path: &str) -> Option<Value> {
-    if path.ends_with(".after_cancel") {
+    if path.ends_with(".after_cancel") || path.ends_with(".after_release") {
         Some(serde_json::to_value(Moment::default()).expect("a moment is JSON"))
+    } else if path == "gc" {
+        let none = GcFigures {
+            threshold: [0; 3],
+            count_before: [0; 3],
+            count_after: [0; 3],
+            collected: 0,
+        };
+        Some(serde_json::to_value(none).expect("GC figures are JSON"))
     } else if path == "ratio_to_ours" {
         Some(serde_json::to_value(Ratios::default()).expect("ratios are JSON"))
     } else {
@@ -244,7 +252,10 @@ fn blocks(report: &Report) -> Vec<Block<'_>> {
         let header = if several {
             record.runtime.to_string()
         } else {
-            format!("{}\n{}", record.name, record.alias)
+            match record.alias {
+                Some(alias) => format!("{}\n{alias}", record.name),
+                None => record.name.to_string(),
+            }
         };
         match blocks.last_mut() {
             Some(block)
@@ -258,9 +269,9 @@ fn blocks(report: &Report) -> Vec<Block<'_>> {
                 let n = format!("N = {}", count(record.n));
                 let heading = match (several, sweep) {
                     (true, _) => Some(format!(
-                        "{} ({}){}: {}",
+                        "{}{}{}: {}",
                         record.name,
-                        record.alias,
+                        record.alias.map(|a| format!(" ({a})")).unwrap_or_default(),
                         if sweep {
                             format!(", {n}")
                         } else {
@@ -331,6 +342,28 @@ fn compact_lines(columns: &[&ScenarioReport], repeated: bool) -> Vec<Line> {
         "after shutdown (B)",
         each(&|s| signed(s.heap.figures.after_shutdown_bytes)),
     ));
+    if columns.iter().any(|s| s.moments.after_release.is_some()) {
+        lines.push(Line::Section("husks"));
+        lines.push(Line::Figure(
+            "after tick",
+            each(&|s| maybe(s.moments.after_tick.husks)),
+        ));
+        lines.push(Line::Figure(
+            "bytes they hold",
+            each(&|s| maybe(s.moments.after_tick.husk_bytes)),
+        ));
+        lines.push(Line::Figure(
+            "after release (B)",
+            each(&|s| {
+                s.moments
+                    .after_release
+                    .map_or_else(|| "–".to_string(), |m| signed(m.heap_bytes))
+            }),
+        ));
+    }
+    if columns.iter().any(|s| s.gc.is_some()) {
+        lines.push(Line::Figure("GC collected", each(&gc_collected)));
+    }
     lines.push(Line::Section("verdict"));
     lines.push(Line::Figure("heap back to start", each(&verdict)));
     if columns.iter().any(|s| s.ratio_to_ours.is_some()) {
@@ -347,13 +380,31 @@ fn compact_lines(columns: &[&ScenarioReport], repeated: bool) -> Vec<Line> {
     lines
 }
 
-/// The verdict in a cell: `yes`, or the bytes not returned.
+/// The verdict in a cell: `yes`, or the bytes not returned (marked when they are the lesson).
 fn verdict(s: &ScenarioReport) -> String {
     if s.verdict.heap_back_to_start {
         "yes".to_string()
+    } else if s.verdict.leak_is_the_lesson {
+        format!("lesson: {} B", signed(s.verdict.bytes_not_returned))
     } else {
         format!("no: {} B", signed(s.verdict.bytes_not_returned))
     }
+}
+
+/// What the collector found: a count, or `no GC` for a runtime without one.
+fn gc_collected(s: &ScenarioReport) -> String {
+    s.gc.map_or_else(|| "no GC".to_string(), |gc| count(gc.collected))
+}
+
+/// A `gc.get_count()` triple, or `no GC`.
+fn gc_triple(s: &ScenarioReport, pick: fn(&GcFigures) -> [u64; 3]) -> String {
+    s.gc.map_or_else(
+        || "no GC".to_string(),
+        |gc| {
+            let [a, b, c] = pick(&gc);
+            format!("{a}, {b}, {c}")
+        },
+    )
 }
 
 /// One ratio to ours per column: `1.00×` for ours itself, `–` where there is none.
@@ -446,6 +497,14 @@ fn detail_lines(columns: &[&ScenarioReport], repeated: bool) -> Vec<Line> {
     moment_lines(&mut lines, "after the executor's next tick", columns, |s| {
         Some(s.moments.after_tick)
     });
+    if columns.iter().any(|s| s.moments.after_release.is_some()) {
+        moment_lines(
+            &mut lines,
+            "after the registry released the parked wakers",
+            columns,
+            |s| s.moments.after_release,
+        );
+    }
     moment_lines(&mut lines, "after shutdown", columns, |s| {
         Some(s.moments.after_shutdown)
     });
@@ -505,19 +564,27 @@ fn detail_lines(columns: &[&ScenarioReport], repeated: bool) -> Vec<Line> {
         each(&|s| count(s.yields.catch_up)),
     ));
 
+    if columns.iter().any(|s| s.gc.is_some()) {
+        lines.push(Line::Section("garbage collector, at shutdown"));
+        lines.push(Line::Figure(
+            "threshold",
+            each(&|s| gc_triple(s, |gc| gc.threshold)),
+        ));
+        lines.push(Line::Figure(
+            "gc.get_count() before",
+            each(&|s| gc_triple(s, |gc| gc.count_before)),
+        ));
+        lines.push(Line::Figure("gc.collect() found", each(&gc_collected)));
+        lines.push(Line::Figure(
+            "gc.get_count() after",
+            each(&|s| gc_triple(s, |gc| gc.count_after)),
+        ));
+    }
+
     lines.push(Line::Section("verdict"));
     lines.push(Line::Figure(
         "heap back to start after shutdown",
-        each(&|s| {
-            if s.verdict.heap_back_to_start {
-                "yes".to_string()
-            } else {
-                format!(
-                    "no: {} B not returned",
-                    signed(s.verdict.bytes_not_returned)
-                )
-            }
-        }),
+        each(&verdict),
     ));
     if repeated {
         lines.push(Line::Figure(
@@ -577,6 +644,11 @@ fn moment_lines(
     lines.push(Line::Figure("cells freed", each(|m| maybe(m.tasks_freed))));
     lines.push(Line::Figure("live tasks", each(|m| maybe(m.live_tasks))));
     lines.push(Line::Figure("timers live", each(|m| maybe(m.timers_live))));
+    lines.push(Line::Figure("husks", each(|m| maybe(m.husks))));
+    lines.push(Line::Figure(
+        "bytes the husks hold",
+        each(|m| maybe(m.husk_bytes)),
+    ));
     lines.push(Line::Figure(
         "heap above start (B)",
         each(|m| signed(m.heap_bytes)),

@@ -18,7 +18,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::compare::Comparison;
-use crate::ledger::{Accounting, HeapFigures, Measurement, Moments, TaskFigures, Yields};
+use crate::ledger::{
+    Accounting, GcFigures, HeapFigures, Measurement, Moments, TaskFigures, Yields,
+};
 use crate::meta::Meta;
 use crate::scenarios::Scenario;
 
@@ -74,8 +76,8 @@ pub struct Warmup {
 pub struct ScenarioReport {
     /// The scenario's name.
     pub name: &'static str,
-    /// The reference study's name for it.
-    pub alias: &'static str,
+    /// The reference study's name for it; `None` for a lesson.
+    pub alias: Option<&'static str>,
     /// What it does, in one line.
     pub summary: &'static str,
     /// The runtime it ran on.
@@ -92,6 +94,8 @@ pub struct ScenarioReport {
     pub tasks: TaskFigures,
     /// Yields the scenario needed (from the first run).
     pub yields: Yields,
+    /// What the garbage collector did (from the first run); `None` for a runtime without one.
+    pub gc: Option<GcFigures>,
     /// Whether the heap came back to where the scenario started.
     pub verdict: Verdict,
     /// Whether every run counted exactly the same bytes, calls and tasks.
@@ -178,6 +182,9 @@ pub struct Verdict {
     pub heap_back_to_start: bool,
     /// Bytes still above the start after shutdown (0 when back to start).
     pub bytes_not_returned: i64,
+    /// The bytes not returned are what the scenario teaches (`cycle`: a reference cycle that
+    /// ownership cannot free), not a failed run.
+    pub leak_is_the_lesson: bool,
 }
 
 /// A peer's figures divided by ours, in the same scenario and run. `None` where either side
@@ -229,9 +236,11 @@ impl ScenarioReport {
             moments: first.moments,
             tasks: first.tasks,
             yields: first.yields,
+            gc: first.gc,
             verdict: Verdict {
                 heap_back_to_start: bytes_not_returned == 0,
                 bytes_not_returned,
+                leak_is_the_lesson: scenario.leaks_on_purpose() && bytes_not_returned > 0,
             },
             repeats_identical: runs.iter().all(|run| run.accounting == first),
             ratio_to_ours: None,

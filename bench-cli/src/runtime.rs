@@ -9,6 +9,9 @@
 //! A runtime owns its executor and its scheduler, and is made fresh for every scenario run.
 
 use std::future::Future;
+use std::time::Duration;
+
+use crate::work::WorkKind;
 
 /// An executor with a work scheduler, as the scenarios use it.
 ///
@@ -28,7 +31,20 @@ pub trait Runtime: Sized {
 
     /// Registers one work ("sleep 1000 seconds") with the scheduler and returns its index.
     /// Only called from inside [`Runtime::block_on`].
-    fn register_work(&self) -> u64;
+    fn register_work(&self) -> u64 {
+        self.register(WorkKind::Sleep)
+    }
+
+    /// Registers one work of `kind` with the scheduler and returns its index. Only called from
+    /// inside [`Runtime::block_on`].
+    fn register(&self, kind: WorkKind) -> u64;
+
+    /// Spawns one work of `kind` outside the scheduler and lets go of its handle without
+    /// cancelling it: the task is detached, and only the executor's shutdown ends it.
+    fn spawn_detached(&self, kind: WorkKind);
+
+    /// The runtime's own sleep.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
 
     /// Unregisters (and so cancels) the work `index`; `false` if it was not registered.
     fn unregister(&self, index: u64) -> bool;
@@ -81,6 +97,8 @@ pub struct TaskCounts {
     pub peak_live_tasks: Option<u64>,
     /// Timer entries registered right now.
     pub timers_live: Option<u64>,
+    /// The exact bytes of the live task cells.
+    pub live_task_bytes: Option<u64>,
 }
 
 /// A runtime `--runtime` can name.

@@ -51,6 +51,7 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/moments/after_cancel", Kind::MomentOrNull),
     ("/moments/at_end", Kind::Moment),
     ("/moments/after_tick", Kind::Moment),
+    ("/moments/after_release", Kind::MomentOrNull),
     ("/moments/after_shutdown", Kind::Moment),
     ("/tasks/spawned", Kind::Integer),
     ("/tasks/polled", Kind::Integer),
@@ -69,16 +70,21 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/yields/catch_up", Kind::Integer),
     ("/verdict/heap_back_to_start", Kind::Bool),
     ("/verdict/bytes_not_returned", Kind::Integer),
+    ("/verdict/leak_is_the_lesson", Kind::Bool),
+    // Ours has no garbage collector.
+    ("/gc", Kind::Null),
     ("/repeats_identical", Kind::Bool),
     // Ours alone: no peer to compare.
     ("/ratio_to_ours", Kind::Null),
 ];
 
-const MOMENT_FIELDS: [&str; 5] = [
+const MOMENT_FIELDS: [&str; 7] = [
     "futures_dropped",
     "tasks_freed",
     "live_tasks",
     "timers_live",
+    "husks",
+    "husk_bytes",
     "heap_bytes",
 ];
 
@@ -170,8 +176,9 @@ fn json_has_the_schema_version_and_every_field_of_every_scenario() {
                 .unwrap_or_else(|| panic!("{} has no {path}", scenario["name"]));
             assert_kind(value, kind, path);
         }
-        // Fields listed above, with a null `after_cancel` counted as one leaf.
-        let listed = SCENARIO_FIELDS.len() - 4 + 3 * MOMENT_FIELDS.len();
+        // Fields listed above, with a null `after_cancel` counted as one leaf (`after_release`
+        // is null in the study's four).
+        let listed = SCENARIO_FIELDS.len() - 5 + 3 * MOMENT_FIELDS.len() + 1;
         let expected = if scenario["moments"]["after_cancel"].is_null() {
             listed + 1
         } else {

@@ -1,8 +1,9 @@
-//! The four scenarios of the reference study, and the one driver that runs any of them.
+//! The four scenarios of the reference study, the lessons that follow them (when a cancelled
+//! task's memory does *not* come back at the next tick), and the one driver that runs any of
+//! them.
 //!
 //! Each scenario file holds only its body: what happens between "the runtime is ready" and "the
-//! scenario returns". Everything around it is the same for all four and lives here, in
-//! [`measure`]:
+//! scenario returns". Everything around it is the same for all and lives here, in [`measure`]:
 //!
 //! ```text
 //! ledger opened (peak reset)      ── heap start
@@ -11,6 +12,7 @@
 //!                                 ── moment `at_end`
 //! block_on(catch_up)              ── moment `after_tick` (yield until every cancelled
 //!                                    future is dropped: one yield on ours)
+//! parked wakers released          ── moment `after_release` (husk only)
 //! shutdown, scheduler dropped     ── timed
 //! R::finish_shutdown()            ── not timed (smol: a turn of its global reactor);
 //!                                    moment `after_shutdown`
@@ -25,15 +27,18 @@
 mod baseline;
 mod cancel_batch;
 mod cancel_each;
+mod cycle;
+mod detach;
+mod husk;
 mod no_cancel;
 
 use std::time::{Duration, Instant};
 
 use crate::ledger::{Ledger, Measurement, Moment, Moments, Observations, Yields};
 use crate::runtime::Runtime;
-use crate::work;
+use crate::work::{self, WorkKind};
 
-/// One of the four scenarios.
+/// A scenario: one of the study's four, or a lesson.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scenario {
     /// N times: register a work, let it take its first poll, unregister it.
@@ -44,16 +49,37 @@ pub enum Scenario {
     NoCancel,
     /// Only the yield: the cost of the runtime itself.
     Baseline,
+    /// Register N works that park their waker in a registry, `stop()`; the registry lets go.
+    Husk,
+    /// Spawn N works and drop their handles without cancelling.
+    Detach,
+    /// Register N works that build a reference cycle, `stop()`.
+    Cycle,
+    /// The same with a `Weak` back edge.
+    CycleWeak,
 }
 
 impl Scenario {
-    /// All four, in the reference study's order (test1 … test4).
+    /// The study's four, in its order (test1 … test4): what runs by default.
     pub const ALL: [Scenario; 4] = [
         Scenario::CancelEach,
         Scenario::CancelBatch,
         Scenario::NoCancel,
         Scenario::Baseline,
     ];
+
+    /// The lessons: when a cancelled task's memory does not come back at the next tick.
+    pub const LESSONS: [Scenario; 4] = [
+        Scenario::Husk,
+        Scenario::Detach,
+        Scenario::Cycle,
+        Scenario::CycleWeak,
+    ];
+
+    /// Every scenario: the study's four, then the lessons (`--scenario all`).
+    pub fn every() -> Vec<Scenario> {
+        Scenario::ALL.into_iter().chain(Scenario::LESSONS).collect()
+    }
 
     /// The scenario's name.
     pub fn name(self) -> &'static str {
@@ -62,17 +88,27 @@ impl Scenario {
             Scenario::CancelBatch => "cancel-batch",
             Scenario::NoCancel => "no-cancel",
             Scenario::Baseline => "baseline",
+            Scenario::Husk => "husk",
+            Scenario::Detach => "detach",
+            Scenario::Cycle => "cycle",
+            Scenario::CycleWeak => "cycle-weak",
         }
     }
 
-    /// The reference study's name for it.
-    pub fn alias(self) -> &'static str {
+    /// The reference study's name for it; `None` for a lesson (the study has none).
+    pub fn alias(self) -> Option<&'static str> {
         match self {
-            Scenario::CancelEach => "test1",
-            Scenario::CancelBatch => "test2",
-            Scenario::NoCancel => "test3",
-            Scenario::Baseline => "test4",
+            Scenario::CancelEach => Some("test1"),
+            Scenario::CancelBatch => Some("test2"),
+            Scenario::NoCancel => Some("test3"),
+            Scenario::Baseline => Some("test4"),
+            _ => None,
         }
+    }
+
+    /// Whether the scenario leaks on purpose: bytes it does not return are its lesson.
+    pub fn leaks_on_purpose(self) -> bool {
+        self == Scenario::Cycle
     }
 
     /// What it does, in one line.
@@ -88,6 +124,19 @@ impl Scenario {
                 "register N works, yield until all take their first poll, return; shutdown frees them"
             }
             Scenario::Baseline => "yield once and return: the runtime's own cost, no tasks",
+            Scenario::Husk => {
+                "register N works that park a waker in a registry and sleep, stop(); then the \
+                 registry drops the wakers"
+            }
+            Scenario::Detach => {
+                "spawn N works and drop their handles without cancelling; shutdown frees them"
+            }
+            Scenario::Cycle => {
+                "register N works that each hold two nodes pointing at each other, stop()"
+            }
+            Scenario::CycleWeak => {
+                "the same as cycle, with the back edge a Weak: no cycle of strong references"
+            }
         }
     }
 
@@ -102,14 +151,22 @@ impl Scenario {
             }
             Scenario::NoCancel => "nothing comes back before shutdown: the point of comparison",
             Scenario::Baseline => "the runtime's fixed cost, with no task at all",
+            Scenario::Husk => {
+                "the tick drops every future, but stray wakers hold every cell until released"
+            }
+            Scenario::Detach => "a dropped handle cancels nothing: all is held until shutdown",
+            Scenario::Cycle => {
+                "the tick frees every cell, but a reference cycle's bytes never come back"
+            }
+            Scenario::CycleWeak => "a Weak back edge breaks the cycle: every byte comes back",
         }
     }
 
     /// The scenario called `name` (a name or an alias).
     pub fn from_name(name: &str) -> Option<Scenario> {
-        Scenario::ALL
+        Scenario::every()
             .into_iter()
-            .find(|scenario| scenario.name() == name || scenario.alias() == name)
+            .find(|scenario| scenario.name() == name || scenario.alias() == Some(name))
     }
 
     /// Runs the body on `runtime`.
@@ -119,6 +176,10 @@ impl Scenario {
             Scenario::CancelBatch => cancel_batch::body(runtime, tasks, ledger).await,
             Scenario::NoCancel => no_cancel::body(runtime, tasks).await,
             Scenario::Baseline => baseline::body(runtime).await,
+            Scenario::Husk => husk::body(runtime, tasks, ledger).await,
+            Scenario::Detach => detach::body(runtime, tasks).await,
+            Scenario::Cycle => cycle::body(runtime, WorkKind::Cycle, tasks, ledger).await,
+            Scenario::CycleWeak => cycle::body(runtime, WorkKind::CycleWeak, tasks, ledger).await,
         }
     }
 }
@@ -226,6 +287,10 @@ pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
 
     let tick_yields = runtime.block_on(catch_up(&runtime, outcome.cancels_requested));
     let after_tick = ledger.moment(runtime.counts());
+    let after_release = (work::parked_wakers() > 0).then(|| {
+        work::release_parked_wakers();
+        ledger.moment(runtime.counts())
+    });
 
     let started = Instant::now();
     let shutdown_counts = runtime.shutdown();
@@ -241,6 +306,7 @@ pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
             after_cancel: outcome.after_cancel,
             at_end,
             after_tick,
+            after_release,
             after_shutdown,
         },
         after_shutdown: shutdown_counts,
