@@ -14,6 +14,9 @@
 //!   executor is running on the thread. There a cancelled task cannot go into the local queue;
 //!   it takes the remote path (remote queue push, then unpark), like a wake from another thread.
 //!
+//! - `spawn_n_then_cancel_now_all/N`: N spawns, one tick, then `cancel_now` and drop each
+//!   handle: [F] and [M] inside the loop, no second tick. Reported per task.
+//!
 //! `cancel` is otherwise called inside `block_on`, where a task or the `block_on` future would
 //! call it.
 //!
@@ -108,6 +111,37 @@ fn spawn_n_then_cancel_all_outside_run_loop(c: &mut Criterion) {
     );
 }
 
+/// N spawns, one tick, then `cancel_now` + drop for each handle, in spawn order (each task is
+/// idle, so no run-queue walk): the future and the cell go inside the loop.
+fn spawn_n_then_cancel_now_all(c: &mut Criterion) {
+    let mut group = c.benchmark_group("spawn_n_then_cancel_now_all");
+    for n in [1_000, 100_000] {
+        if n >= 100_000 {
+            group.sample_size(10);
+        }
+        group.throughput(Throughput::Elements(n as u64));
+        let ex = Executor::new();
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            b.iter_batched_ref(
+                || Vec::<JoinHandle<()>>::with_capacity(n),
+                |handles| {
+                    handles.extend((0..n).map(|_| ex.spawn(sleep(FOREVER))));
+                    ex.block_on(yield_now()); // N first polls, N timer entries
+                    ex.block_on(async {
+                        for handle in handles.drain(..) {
+                            assert!(handle.cancel_now()); // [F] here; [M] as it goes
+                        }
+                    });
+                    black_box(handles.len())
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        assert_all_freed(ex);
+    }
+    group.finish();
+}
+
 // Written out rather than with `criterion_group!`, whose `pub fn` has no doc comment and trips
 // the workspace's `missing_docs` lint.
 fn benches() {
@@ -115,6 +149,7 @@ fn benches() {
     spawn_cancel_one_at_a_time(&mut c);
     spawn_n_then_cancel_all(&mut c);
     spawn_n_then_cancel_all_outside_run_loop(&mut c);
+    spawn_n_then_cancel_now_all(&mut c);
 }
 
 criterion_main!(benches);

@@ -34,7 +34,8 @@ impl JoinError {
         }
     }
 
-    /// The task was cancelled (by `JoinHandle::cancel` or executor shutdown) before it finished.
+    /// The task was cancelled (by `JoinHandle::cancel`, `JoinHandle::cancel_now` or executor
+    /// shutdown) before it finished.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }

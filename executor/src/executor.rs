@@ -444,13 +444,7 @@ impl Core {
     /// COMPLETE, hand the result to the `JoinHandle` (or drop it if nobody will take it) and
     /// release the owned list's reference (R1).
     fn finish(&self, ptr: NonNull<Header>, outcome: Outcome) {
-        let c = &self.counters;
-        bump(&c.futures_dropped);
-        bump(match outcome {
-            Outcome::Completed => &c.completed,
-            Outcome::Cancelled => &c.cancelled,
-            Outcome::Panicked => &c.panicked,
-        });
+        self.count_drop(outcome);
         // SAFETY: the owned list still holds its reference (R1), so the cell is alive.
         let header = unsafe { ptr.as_ref() };
         let before = header.state.transition_to_complete();
@@ -475,6 +469,43 @@ impl Core {
             }
         }
         drop(list_ref);
+    }
+
+    /// Counts \[F\]: a future was dropped, and how it ended.
+    pub(crate) fn count_drop(&self, outcome: Outcome) {
+        let c = &self.counters;
+        bump(&c.futures_dropped);
+        bump(match outcome {
+            Outcome::Completed => &c.completed,
+            Outcome::Cancelled => &c.cancelled,
+            Outcome::Panicked => &c.panicked,
+        });
+    }
+
+    /// `JoinHandle::cancel_now`, before it drops the future (see `cancel_now.rs`): takes the task
+    /// out of the executor's bookkeeping. It leaves the owned list (the list's reference, R1,
+    /// comes back for the caller to release after the drop), and its entry in the local run
+    /// queue, if `queued` and it is there, is unlinked and released; the awaiter's join waker,
+    /// if any, comes out of the table for the caller to wake once the task is complete. Runs no
+    /// user code.
+    ///
+    /// # Safety
+    /// The task has not completed, and the caller has just claimed its future (set `RUNNING`
+    /// with `State::transition_to_dropping`), so it is in the owned list (rule O1).
+    pub(crate) unsafe fn release_for_cancel_now(
+        &self,
+        ptr: NonNull<Header>,
+        queued: bool,
+    ) -> (TaskRef, Option<Waker>) {
+        // SAFETY: not complete, so still in the owned list (precondition).
+        let list_ref = unsafe { self.owned.remove(ptr) };
+        if queued {
+            if let Some(entry) = self.queue.unlink_task(ptr) {
+                // The list's and the caller's references remain: this does not free the cell.
+                entry.discard_queued();
+            }
+        }
+        (list_ref, self.take_join_waker(ptr))
     }
 
     /// Shutdown: see [`Executor::shutdown`]. Idempotent.

@@ -13,6 +13,9 @@
 //!   not inside `cancel()`. This keeps `cancel()` free of re-entrancy: no user destructor runs
 //!   while the caller is in the middle of its own bookkeeping. A task cancelled from inside its own
 //!   poll finishes that poll; if the poll returned `Ready`, the output wins.
+//! - **Cancel now**: `cancel_now()` drops the future inside the call instead, unless the task is
+//!   inside its own poll (then it is `cancel()`) or complete — see `cancel_now.rs` for when that
+//!   is safe, why other runtimes do not, and what it asks of the caller.
 //! - **Drop**: detaches. The handle's entry in the join-waker table, if any, is removed and its
 //!   waker dropped at once. `JOIN_INTEREST` is cleared; if the output is already there it is
 //!   dropped now, otherwise the run loop drops it the moment it is produced. The task keeps
@@ -111,12 +114,57 @@ impl<T> JoinHandle<T> {
     /// Asks the task to stop. Idempotent; does nothing once the task has completed (the output
     /// stays). The future is dropped on the executor thread the next time the executor runs its
     /// queue (or right after the current poll, if a task cancels itself); after that the handle
-    /// yields `Err(e)` with `e.is_cancelled()`.
+    /// yields `Err(e)` with `e.is_cancelled()`. To drop the future inside the call instead, see
+    /// [`cancel_now`](Self::cancel_now).
     pub fn cancel(&self) {
         if self.header().state.transition_to_cancelled() {
             // SAFETY: the transition set SCHEDULED and added the queue entry's reference (R2).
             context::schedule(unsafe { TaskRef::from_raw(self.raw) });
         }
+    }
+
+    /// Cancels the task and drops its future **before returning**, when that is safe; returns
+    /// whether this call dropped it.
+    ///
+    /// - The task is idle, queued or never polled (the call comes from outside any executor,
+    ///   from the `block_on` future, from another task's poll or from a destructor): \[F\] the
+    ///   future's destructor runs inside this call, its timer entries go with it, the task
+    ///   leaves the executor's bookkeeping (its list of live tasks, its local run queue, the
+    ///   table of join wakers) and is never polled again. Returns `true`. Awaiting the handle
+    ///   then gives `Err(e)` with `e.is_cancelled()` — or `e.is_panic()` if the destructor
+    ///   panicked: that panic is caught and never escapes this call.
+    /// - The task is inside its own poll (it cancels itself), or its future is being dropped
+    ///   further up this thread's stack: does what [`cancel`](Self::cancel) does (the future is
+    ///   dropped right after that poll) and returns `false`.
+    /// - The task has completed: returns `false`; the output is kept for the handle.
+    ///
+    /// If the handle is dropped right after a `true`, the task's cell is freed at once (\[M\]),
+    /// with no tick in between — unless a `Waker` of the task is kept somewhere (the cell is then
+    /// a husk until that waker goes), or a wake from another thread has queued the task in the
+    /// executor's remote queue (then the cell goes when the executor next takes in remote wakes,
+    /// or at its shutdown). A task in the local run queue is unlinked from it, which costs a walk
+    /// of the queue up to the task.
+    ///
+    /// Because destructors run inside it, the caller must not hold a borrow (a `RefCell` guard,
+    /// a half-updated table) that a destructor could need: see `cancel_now.rs` for the rules,
+    /// and the scheduler's `unregister_now` and `stop_now` for callers that follow them.
+    ///
+    /// ```
+    /// use executor::{Executor, sleep};
+    /// use std::time::Duration;
+    ///
+    /// let ex = Executor::new();
+    /// let sleeper = ex.spawn(async { sleep(Duration::from_secs(1000)).await });
+    /// ex.block_on(executor::yield_now()); // first poll: the sleep registers its timer entry
+    /// assert_eq!(ex.stats().timers_live, 1);
+    /// assert!(sleeper.cancel_now()); // [F] here, and the timer entry with it
+    /// assert_eq!((ex.stats().futures_dropped, ex.stats().timers_live), (1, 0));
+    /// drop(sleeper); // [M] here: no tick needed
+    /// assert_eq!((ex.stats().tasks_freed, ex.stats().live_tasks), (1, 0));
+    /// ```
+    pub fn cancel_now(&self) -> bool {
+        // SAFETY: this handle holds its reference for the whole call, on this thread (`!Send`).
+        unsafe { crate::cancel_now::cancel_now(self.raw) }
     }
 
     /// Whether the task's future is gone (completed, cancelled and dropped, or panicked).

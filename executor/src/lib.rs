@@ -23,6 +23,8 @@
 //!                                                                         |
 //!  run loop pops a CANCELLED task: [F] drop future in place,              v
 //!    stage = output Err(cancelled) --------------------------------> COMPLETE
+//!  cancel_now(), task not RUNNING: [F] the same, inside the call,      ^   |
+//!    out of the owned list and the local queue at once ----------------+   |
 //!                                          drops R1 (leaves the owned list)|
 //!     JoinHandle takes the output, or its drop drops it; with no          |
 //!     handle the output is dropped at once (OUTPUT_GONE). Every Waker     |
@@ -48,7 +50,8 @@
 //! - at the latest during the executor's next run of its queue — for instance the
 //!   `block_on(yield_now())` tick after `cancel()` — in FIFO order with the other tasks;
 //! - never inside `cancel()` itself, so the caller's bookkeeping is never re-entered by a
-//!   destructor;
+//!   destructor (tokio, smol and asyncio defer the drop for that reason too, and because a
+//!   cancel may come from another thread; `cancel_now` below is the exception, on purpose);
 //! - right after the current poll if a task cancels itself (if that poll returned `Ready`, the
 //!   output wins and the task counts as completed).
 //!
@@ -62,13 +65,37 @@
 //! releases the queue entry, if the `JoinHandle` was already dropped; otherwise when the handle is
 //! dropped, or when the last `Waker` someone kept is dropped — on whatever thread that is.
 //!
+//! # Eager cancellation: `cancel_now`
+//!
+//! [`JoinHandle::cancel_now`] drops the future **inside the call**, whenever the executor
+//! thread does not have the future in hand (the state word's `RUNNING`: the task is inside its
+//! own poll, or its future is being dropped further up the stack — then it is `cancel()`, and
+//! returns `false`). A handle is `!Send`, so the call is always on the executor's thread, and
+//! whether that executor is running, idle, or another executor is running the caller makes no
+//! difference: none of them is in the middle of a step. The task leaves the owned list, the
+//! local run queue and the join-waker table before its destructor runs; its timer entries go
+//! with the future. If the handle is dropped right after, the cell is freed at once: \[F\] and
+//! \[M\] with no tick in between — unless a kept `Waker` makes a husk, or a wake from another
+//! thread has left an entry in the remote queue (released at the next tick). The price is
+//! re-entrancy: the destructor runs inside the caller, who must hold no borrow across the call.
+//! `cancel_now.rs` has the details; the scheduler's `unregister_now` and `stop_now` are built on
+//! it.
+//!
+//! # Timeouts
+//!
+//! [`timeout`] wraps a future with a deadline on the executor's own timer: the `Timeout` holds
+//! a [`Sleep`] (its entry, counted by `Stats::timers_live`) next to the inner future. The inner
+//! future is polled first; on the deadline it is dropped as the `Timeout` resolves to
+//! `Err(`[`Elapsed`]`)`; when it wins, the entry is unlinked in that same poll (`timeout.rs`).
+//!
 //! # Reading order
 //!
 //! `state.rs` (the state word and who holds a reference), `task.rs` (the cell, drop vs free),
 //! `waker.rs` (the vtable), `queue.rs` and `owned.rs` (intrusive lists), `context.rs` (where a
 //! wake goes), `shared.rs` and `park.rs` (wakes from other threads, the race with shutdown),
-//! `executor.rs` (run loop and shutdown), `join.rs` and `error.rs`, `clock.rs`, `timer.rs` (the
-//! wheel), `slim_waker.rs` (a waker in one word) and `sleep.rs` (the entry inside the future),
+//! `executor.rs` (run loop and shutdown), `join.rs`, `cancel_now.rs` (the eager cancel) and
+//! `error.rs`, `clock.rs`, `timer.rs` (the wheel), `slim_waker.rs` (a waker in one word),
+//! `sleep.rs` (the entry inside the future) and `timeout.rs` (a deadline around a future),
 //! `yield_now.rs`, `stats.rs`; `loom.rs` is the facade the loom models swap in.
 //!
 //! # Example
@@ -90,6 +117,7 @@
 //! assert_eq!((stats.futures_dropped, stats.tasks_freed, stats.timers_live), (1, 1, 0));
 //! ```
 
+mod cancel_now;
 mod clock;
 mod context;
 mod error;
@@ -105,6 +133,7 @@ mod slim_waker;
 mod state;
 mod stats;
 mod task;
+mod timeout;
 mod timer;
 mod waker;
 mod yield_now;
@@ -115,4 +144,5 @@ pub use join::JoinHandle;
 pub use sleep::{Sleep, sleep};
 pub use stats::Stats;
 pub use task::TaskId;
+pub use timeout::{Elapsed, Timeout, timeout};
 pub use yield_now::{YieldNow, yield_now};

@@ -6,7 +6,10 @@
 //! headers, so that spawning never allocates beyond the cell and removal is O(1).
 //!
 //! Rule O1: a task is in this list from spawn until its future is dropped, and membership is one
-//! reference (R1 in `state.rs`). The list is touched only by the executor thread.
+//! reference (R1 in `state.rs`). The list is touched only by the executor thread. The one
+//! exception is `cancel_now`, which takes the task out of the list just *before* it drops the
+//! future, having claimed it with `RUNNING` (so shutdown, walking the list, never meets a future
+//! that is being dropped); it holds the list's reference until the drop is over (`cancel_now.rs`).
 
 use crate::task::{Header, TaskRef};
 use std::cell::Cell;

@@ -87,7 +87,28 @@ impl LocalQueue {
     /// that completed it: that stale turn must not put the next `block_on` future ahead of the
     /// tasks queued before it.
     pub(crate) fn unlink_main(&self, main: &Link) {
-        let target = NonNull::from(main);
+        let found = self.unlink(NonNull::from(main));
+        assert!(found, "the main link is not in the queue");
+    }
+
+    /// `JoinHandle::cancel_now` on a `SCHEDULED` task: takes the task's entry out of this queue
+    /// and hands back its reference (R2), or `None` if the task is not in this queue (its entry
+    /// is in the remote queue, or a waker on another thread is about to push it there).
+    ///
+    /// O(k) for the task at position `k`: the queue is singly linked, because a second link in
+    /// every header would cost every task 8 bytes. Cancelling tasks in the order they were
+    /// queued finds each at the front.
+    pub(crate) fn unlink_task(&self, task: NonNull<Header>) -> Option<TaskRef> {
+        if self.unlink(task.cast()) {
+            // SAFETY: the entry carried one reference (Q1); it passes to the caller.
+            Some(unsafe { TaskRef::from_raw(task) })
+        } else {
+            None
+        }
+    }
+
+    /// Unlinks `target` if it is in the queue; returns whether it was.
+    fn unlink(&self, target: NonNull<Link>) -> bool {
         let mut prev: Option<NonNull<Link>> = None;
         let mut cursor = self.head.get();
         while let Some(link) = cursor {
@@ -102,14 +123,15 @@ impl LocalQueue {
                 if next.is_none() {
                     self.tail.set(prev);
                 }
-                main.next.set(None);
+                // SAFETY: `target` was linked, so it is alive.
+                unsafe { target.as_ref() }.next.set(None);
                 self.len.set(self.len.get() - 1);
-                return;
+                return true;
             }
             prev = cursor;
             cursor = next;
         }
-        unreachable!("the main link is not in the queue");
+        false
     }
 
     /// Removes the oldest entry. `main` is the address of the executor's main link.

@@ -75,7 +75,9 @@ impl Sleep {
         self.entry.is_registered()
     }
 
-    fn deregister(&self) {
+    /// Unlinks the entry, if registered, and drops its waker: the `Sleep` holds no timer entry
+    /// afterwards (a later poll would register it afresh).
+    pub(crate) fn deregister(&self) {
         let Some(core) = self.entry.core() else {
             return;
         };

@@ -50,13 +50,18 @@ use std::fmt;
 /// Set by a wake or by `cancel` on an idle task; cleared when the run loop pops the task.
 /// Never set once `COMPLETE` is set.
 pub(crate) const SCHEDULED: u32 = 1 << 0;
-/// The future is being polled on the executor thread. Excludes `COMPLETE`.
+/// The executor thread has the future in hand: it is polling it, or dropping it (the run loop
+/// dropping a cancelled task, shutdown, or `JoinHandle::cancel_now`). Cleared with the
+/// `COMPLETE` that follows a drop; excludes `COMPLETE`. While it is set nobody else may start
+/// to poll or drop the future: a `cancel_now` that finds it set only sets `CANCELLED`, and a
+/// run loop that pops such a task only releases the queue entry (see `cancel_now.rs`).
 pub(crate) const RUNNING: u32 = 1 << 1;
 /// The future has been dropped; the stage holds the output, or nothing if `OUTPUT_GONE` is
 /// set. Once set, never unset.
 pub(crate) const COMPLETE: u32 = 1 << 2;
-/// `cancel()` was called before the task completed. Once set, never unset. The next time the
-/// run loop pops the task (or right after the current poll) it drops the future.
+/// `cancel()` (or `cancel_now()`, or shutdown) was called before the task completed. Once set,
+/// never unset. The next time the run loop pops the task (or right after the current poll) it
+/// drops the future, unless `cancel_now` has already dropped it.
 pub(crate) const CANCELLED: u32 = 1 << 3;
 /// The `JoinHandle` is alive and holds a reference (R3). Cleared when it is dropped; while it is
 /// clear, an output is dropped as soon as it is produced.
@@ -121,9 +126,25 @@ pub(crate) enum TransitionToRunning {
     Poll,
     /// The task was cancelled while queued: drop the future without polling it.
     Cancel,
-    /// The future is already gone (it completed after waking itself, or was cancelled
-    /// in its own poll): only the queue's reference is left to drop.
+    /// The future is already gone (it completed after waking itself, was cancelled in its own
+    /// poll, or was dropped by `cancel_now`), or it is being dropped further up this thread's
+    /// stack (`RUNNING` is set: a destructor that `cancel_now` runs started this run loop):
+    /// only the queue's reference is left to drop.
     AlreadyComplete,
+}
+
+/// What `JoinHandle::cancel_now` found, and did.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TransitionToDropping {
+    /// `CANCELLED` and `RUNNING` are now set: the caller has the future and must drop it now.
+    /// `queued` says whether `SCHEDULED` was set, i.e. a run-queue entry still holds a reference.
+    Drop { queued: bool },
+    /// The future is in hand already (its own poll, or a drop further up the stack): only
+    /// `CANCELLED` was set, as `cancel()` would; the holder drops the future when done.
+    InHand,
+    /// The task has completed: nothing changed, the output stays.
+    Complete,
 }
 
 /// What to do after a poll returned `Pending`.
@@ -169,27 +190,29 @@ impl State {
                 s.has(SCHEDULED),
                 "popped a task that was not scheduled: {s:?}"
             );
-            debug_assert!(!s.has(RUNNING), "popped a running task: {s:?}");
             let cleared = s.0 & !SCHEDULED;
-            if s.has(COMPLETE) {
+            if s.has(COMPLETE) || s.has(RUNNING) {
                 (Some(cleared), TransitionToRunning::AlreadyComplete)
             } else if s.has(CANCELLED) {
-                (Some(cleared), TransitionToRunning::Cancel)
+                // RUNNING for the drop too: nobody else may drop the future meanwhile.
+                (Some(cleared | RUNNING), TransitionToRunning::Cancel)
             } else {
                 (Some(cleared | RUNNING), TransitionToRunning::Poll)
             }
         })
     }
 
-    /// Executor thread, after `poll` returned `Pending`: clears `RUNNING`.
+    /// Executor thread, after `poll` returned `Pending`: clears `RUNNING`, unless the task was
+    /// cancelled during the poll: then `RUNNING` stays, for the drop that follows.
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
-        let prev = Snapshot(self.0.fetch_and(!RUNNING, Ordering::AcqRel));
-        debug_assert!(prev.has(RUNNING) && !prev.has(COMPLETE), "{prev:?}");
-        if prev.has(CANCELLED) {
-            TransitionToIdle::Cancelled
-        } else {
-            TransitionToIdle::Idle
-        }
+        self.update(|s| {
+            debug_assert!(s.has(RUNNING) && !s.has(COMPLETE), "{s:?}");
+            if s.has(CANCELLED) {
+                (None, TransitionToIdle::Cancelled)
+            } else {
+                (Some(s.0 & !RUNNING), TransitionToIdle::Idle)
+            }
+        })
     }
 
     /// Executor thread, right after the future was dropped: sets `COMPLETE`, clears `RUNNING`.
@@ -244,9 +267,30 @@ impl State {
         })
     }
 
-    /// Executor thread, shutdown: marks a live task cancelled whatever it is doing.
+    /// Executor thread, `JoinHandle::cancel_now`: sets `CANCELLED` unless the task is complete
+    /// and, if nobody has the future in hand, also `RUNNING`: the caller drops it now. A queued
+    /// task stays `SCHEDULED`; the caller releases the entry if it can reach it.
+    pub(crate) fn transition_to_dropping(&self) -> TransitionToDropping {
+        self.update(|s| {
+            if s.has(COMPLETE) {
+                (None, TransitionToDropping::Complete)
+            } else if s.has(RUNNING) {
+                (Some(s.0 | CANCELLED), TransitionToDropping::InHand)
+            } else {
+                let queued = s.has(SCHEDULED);
+                (
+                    Some(s.0 | CANCELLED | RUNNING),
+                    TransitionToDropping::Drop { queued },
+                )
+            }
+        })
+    }
+
+    /// Executor thread, shutdown: marks a live task cancelled, and its future in hand
+    /// (`RUNNING`), whatever it is doing. Shutdown then drops the future.
     pub(crate) fn set_cancelled(&self) {
-        self.0.fetch_or(CANCELLED, Ordering::AcqRel);
+        let prev = Snapshot(self.0.fetch_or(CANCELLED | RUNNING, Ordering::AcqRel));
+        debug_assert!(!prev.has(RUNNING) && !prev.has(COMPLETE), "{prev:?}");
     }
 
     /// Executor thread, `JoinHandle` drop: clears `JOIN_INTEREST`. Returns the state from before.
@@ -330,7 +374,13 @@ mod tests {
             (
                 SCHEDULED | CANCELLED | REF_ONE,
                 TransitionToRunning::Cancel,
-                CANCELLED | REF_ONE,
+                CANCELLED | RUNNING | REF_ONE,
+            ),
+            (
+                // Its future is being dropped further up the stack (`cancel_now`).
+                SCHEDULED | CANCELLED | RUNNING | REF_ONE,
+                TransitionToRunning::AlreadyComplete,
+                CANCELLED | RUNNING | REF_ONE,
             ),
             (
                 SCHEDULED | COMPLETE | REF_ONE,
@@ -407,7 +457,51 @@ mod tests {
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Idle);
         let s = state(RUNNING | CANCELLED | REF_ONE);
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Cancelled);
-        assert_eq!(s.load(), Snapshot(CANCELLED | REF_ONE));
+        assert_eq!(
+            s.load(),
+            Snapshot(CANCELLED | RUNNING | REF_ONE),
+            "kept for the drop"
+        );
+    }
+
+    #[test]
+    fn cancel_now_table() {
+        use TransitionToDropping::*;
+        let cases = [
+            (
+                REF_ONE,
+                Drop { queued: false },
+                CANCELLED | RUNNING | REF_ONE,
+            ),
+            (
+                SCHEDULED | REF_ONE,
+                Drop { queued: true },
+                SCHEDULED | CANCELLED | RUNNING | REF_ONE,
+            ),
+            (
+                // cancel() came first and the task is still in line
+                SCHEDULED | CANCELLED | REF_ONE,
+                Drop { queued: true },
+                SCHEDULED | CANCELLED | RUNNING | REF_ONE,
+            ),
+            (RUNNING | REF_ONE, InHand, RUNNING | CANCELLED | REF_ONE),
+            (
+                RUNNING | CANCELLED | REF_ONE,
+                InHand,
+                RUNNING | CANCELLED | REF_ONE,
+            ),
+            (COMPLETE | REF_ONE, Complete, COMPLETE | REF_ONE),
+        ];
+        for (before, action, after) in cases {
+            let s = state(before);
+            assert_eq!(
+                s.transition_to_dropping(),
+                action,
+                "from {:?}",
+                Snapshot(before)
+            );
+            assert_eq!(s.load(), Snapshot(after), "from {:?}", Snapshot(before));
+        }
     }
 
     #[test]

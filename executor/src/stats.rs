@@ -19,7 +19,7 @@ pub struct Stats {
     pub polls: u64,
     /// Tasks whose future returned `Ready` and was dropped without panicking.
     pub completed: u64,
-    /// Tasks whose future was dropped because of `cancel()` or shutdown.
+    /// Tasks whose future was dropped because of `cancel()`, `cancel_now()` or shutdown.
     pub cancelled: u64,
     /// Tasks whose `poll`, or whose future's destructor, panicked.
     pub panicked: u64,

@@ -19,8 +19,8 @@
 //! ```
 //!
 //! The stage has no discriminant: the state word says which field is live (`state.rs`). The
-//! run loop moves it from future to output while it alone owns the stage (under `RUNNING`, or
-//! handling a popped task) and publishes that with `COMPLETE`; from then on the `JoinHandle`
+//! run loop (or shutdown, or `cancel_now`) moves it from future to output while it alone owns
+//! the stage (under `RUNNING`) and publishes that with `COMPLETE`; from then on the `JoinHandle`
 //! may take the output, and whoever takes or drops it sets `OUTPUT_GONE`. The waker of whoever
 //! awaits the `JoinHandle` is not in the cell either: it is in a table in the executor's core,
 //! so only awaited handles pay for it (`join.rs`).
@@ -31,7 +31,8 @@
 //! - **drop the future** (\[F\]: the stage goes from future to output): the future's destructor
 //!   runs, and with it everything the future owns (its boxes, its timer entry, the wakers it
 //!   registered elsewhere). This always happens on the executor thread, when the future returns
-//!   `Ready` or when the run loop reaches a cancelled task (or shutdown does).
+//!   `Ready` or when the run loop reaches a cancelled task (or shutdown does), or inside
+//!   `JoinHandle::cancel_now`.
 //! - **free the cell** (\[M\], `dealloc`): the cell's bytes go back to the allocator. This
 //!   happens when the reference count reaches zero, on whichever thread dropped the last
 //!   reference — possibly a foreign thread dropping the last `Waker`. By then the future is gone
@@ -193,7 +194,7 @@ impl<F: Future> Task<F> {
     /// # Safety
     /// - `ptr` points to the header of a live `Task<F>` (the caller holds a reference).
     /// - The caller is on the executor thread and nothing else is using the stage right now:
-    ///   the run loop (under `RUNNING`, or while handling a popped task), or the `JoinHandle`
+    ///   whoever set `RUNNING` (the run loop, shutdown or `cancel_now`), or the `JoinHandle`
     ///   after `COMPLETE` was observed.
     ///
     /// Which field is live is for the caller to know (see [`Stage`]).
@@ -263,7 +264,8 @@ impl<F: Future> Task<F> {
     }
 
     /// # Safety
-    /// `ptr` is a live `Task<F>` whose future is still there; executor thread, not `RUNNING`.
+    /// `ptr` is a live `Task<F>` whose future is still there; executor thread; the caller has
+    /// claimed the future for the drop by setting `RUNNING` (run loop, shutdown, `cancel_now`).
     unsafe fn drop_future(ptr: NonNull<Header>) -> Outcome {
         // SAFETY: forwarded from the caller.
         let stage = unsafe { Self::stage(ptr) };

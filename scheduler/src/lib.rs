@@ -3,7 +3,7 @@
 //! This is the Rust form of the reference study's WorkScheduler. It keeps a table from each
 //! work's index to its task's `JoinHandle`, sorted by index so that `stop` cancels works in
 //! the order they were registered; it uses only the executor's public API
-//! (`executor::spawn`, `JoinHandle::cancel`), which shows that API is enough to build on.
+//! (`executor::spawn`, `JoinHandle::cancel`, `JoinHandle::cancel_now`), which shows that API is enough to build on.
 //!
 //! ```
 //! use executor::{yield_now, Executor};
@@ -68,6 +68,11 @@
 //!      |      next tick:  [F] the executor drops the future; the hook finds no slot
 //!      |      (called from the work's own body: [F] right after that poll, same tick)
 //!      |
+//!      +-- unregister_now(index) / stop_now():
+//!      |      now:        remove the slot, JoinHandle::cancel_now(): [F] inside the call,
+//!      |                  the hook finds no slot; drop handle: [M] inside the call too
+//!      |      (called from the work's own body: as above, [F] right after that poll)
+//!      |
 //!      +-- the executor shuts down first:
 //!             [F] shutdown drops the future; the done hook removes the slot
 //!      v
@@ -78,7 +83,8 @@
 //! the table: at once in `unregister` and `stop`, at `[F]` for a work that ends by itself.
 //! The **task's memory** is the executor's: the future's heap goes at `[F]`, the cell at
 //! `[M]`, which for a registered work is usually `[F]` too, because the scheduler's handle
-//! was the only other reference.
+//! was the only other reference. With `unregister_now` and `stop_now` all three happen inside
+//! the call: the slot, `[F]` and `[M]`.
 //!
 //! # What a registered work costs
 //!
@@ -101,7 +107,8 @@
 //! # Re-entrancy
 //!
 //! A work may unregister itself, register others, or call `stop` from its own body, and a
-//! future's destructor may do the same while `stop` or `unregister` is running. The rules
+//! future's destructor may do the same while `stop` or `unregister` is running — which, with
+//! `stop_now` and `unregister_now`, is *inside* the call, since they drop the futures there. The rules
 //! that make this safe (never hold the table's borrow across a call out; remove before
 //! cancelling; reserve the slot before spawning) are numbered R1–R5 in `work_scheduler.rs`.
 //!

@@ -1,5 +1,5 @@
-//! [`WorkScheduler`]: register, unregister, stop — and how each stays safe when the
-//! scheduler is reached again from inside itself.
+//! [`WorkScheduler`]: register, unregister, stop (and their eager forms `unregister_now`,
+//! `stop_now`) — and how each stays safe when the scheduler is reached again from inside itself.
 //!
 //! # Who may reach the table, and when
 //!
@@ -8,22 +8,25 @@
 //! the middle of our methods and call back into the scheduler:
 //!
 //! - the work's function, called by `register`;
-//! - `JoinHandle::cancel`, if the executor drops a cancelled future at once: the future's
-//!   destructors and its done hook run inside `cancel()`;
+//! - `JoinHandle::cancel_now`, which drops the future at once: the future's destructors and
+//!   its done hook run inside it (and so inside `unregister_now` and `stop_now`), and a
+//!   destructor may register works, unregister or stop — this scheduler included;
+//! - `JoinHandle::cancel`, if an executor drops a cancelled future at once (ours drops it on
+//!   its next run of the queue, but the scheduler does not depend on that);
 //! - dropping a `JoinHandle`, which may drop a finished task's output;
 //! - `executor::spawn`, which drops the future (and so runs its hook) if it panics.
 //!
-//! Our executor drops a cancelled future on its next run of the queue, not inside
-//! `cancel()`, but the scheduler must not depend on that. Four rules keep it correct with
-//! either kind of executor:
+//! Four rules keep it correct whichever of these runs user code:
 //!
 //! - **R1. No borrow across a call out.** A `RefCell` borrow of the table never spans any
 //!   of the calls above. Each method takes out what it needs (a `Slot`, or the whole table),
 //!   lets the borrow end, and only then cancels or drops handles. So a re-entrant call
 //!   always finds the table unborrowed: no double-borrow panic.
-//! - **R2. Remove first, cancel second.** `unregister` and `stop` remove the entry *before*
-//!   cancelling. When the hook then runs (inside `cancel()` or on a later tick) it finds no
-//!   slot and does nothing, and `len()` is already right when `cancel()` runs user code.
+//! - **R2. Remove first, cancel second.** `unregister` and `stop` (and their `_now` forms)
+//!   remove the entry *before* cancelling. When the hook then runs (inside `cancel_now()`, or
+//!   on a later tick) it finds no slot and does nothing, and `len()` is already right when a
+//!   destructor runs. A destructor that unregisters a work `stop` has already taken out of the
+//!   table gets `false`: that work is being stopped anyway.
 //! - **R3. The slot exists before the task does.** `register` reserves the slot, then
 //!   spawns, then fills the slot with the handle. Whoever ends the work first — its done
 //!   hook, `unregister`, `stop` — removes the slot. If `register` finds its slot gone when
@@ -31,7 +34,13 @@
 //!   `register` cancels the task instead of storing a stale entry.
 //! - **R4. `stop` repeats until the table stays empty.** It takes the whole table, cancels
 //!   everything in it, and looks again: a destructor that registered new works while `stop`
-//!   was cancelling has its works cancelled too, so `len() == 0` when `stop` returns.
+//!   was cancelling has its works cancelled too, so `len() == 0` when `stop` returns. (With
+//!   `stop_now` those are dropped too before it returns, unless one is in the middle of its own
+//!   poll.)
+//!
+//! `cancel_now` of a task that is inside its own poll only asks (like `cancel`): so a work that
+//! calls `unregister_now` on itself, or `stop_now`, from its own body is dropped right after
+//! that poll, as with the lazy forms, while every *other* work is dropped inside the call.
 //!
 //! And the `Rc` structure:
 //!
@@ -147,6 +156,34 @@ impl WorkScheduler {
         }
     }
 
+    /// Like [`unregister`](Self::unregister), but the work's future is dropped **inside this
+    /// call**, with `JoinHandle::cancel_now`, and the task's cell is freed with the scheduler's
+    /// handle right after: when `unregister_now` returns, the work's memory is back, no tick
+    /// needed (unless a `Waker` of the task is kept somewhere, which keeps the cell).
+    ///
+    /// The future's destructors (and its done hook) run inside this call and may call back
+    /// into the scheduler — register, unregister, stop: the entry has left the table before
+    /// they run and no borrow is held (rules R1, R2 in the module docs). Exceptions, where only
+    /// the cancel is asked for and the future is dropped as with `unregister`: called from the
+    /// work's own body (dropped right after that poll), or from a destructor running inside
+    /// the drop of that same work; and a work whose function is still running inside
+    /// `register` (its `register` cancels it when the handle comes back, rule R3).
+    pub fn unregister_now(&self, index: u64) -> bool {
+        // The borrow ends at the semicolon (R1, R2).
+        let removed = self.inner.slots.borrow_mut().remove(index);
+        match removed {
+            None => false,
+            Some(Slot::Filled(handle)) => {
+                // [F] inside, unless the work is in its own poll; then [M] as the handle goes.
+                handle.cancel_now();
+                drop(handle);
+                true
+            }
+            // As in `unregister`: `register` cancels it (R3).
+            Some(Slot::Reserved) => true,
+        }
+    }
+
     /// Cancels every registered work and empties the scheduler.
     ///
     /// The works are cancelled in order of their index, which is the order they were
@@ -158,6 +195,27 @@ impl WorkScheduler {
     /// been dropped. The table's memory is given back. The scheduler stays usable: works
     /// registered after `stop` run normally.
     pub fn stop(&self) {
+        self.stop_with(|handle| handle.cancel());
+    }
+
+    /// Like [`stop`](Self::stop), but every work's future is dropped **inside this call**, in
+    /// index order, with `JoinHandle::cancel_now`, and each task's cell is freed as its handle
+    /// goes: when `stop_now` returns, every work's memory is back (except cells a kept `Waker`
+    /// still holds), with no tick in between.
+    ///
+    /// Destructors run inside this call and may register works, unregister or stop: no borrow
+    /// is held while they run (R1), and works registered meanwhile are stopped too before
+    /// `stop_now` returns (R4). Called from a work's own body, that work is dropped right after
+    /// its poll, like with `stop`; every other work inside the call.
+    pub fn stop_now(&self) {
+        self.stop_with(|handle| {
+            handle.cancel_now();
+        });
+    }
+
+    /// `stop` and `stop_now`: takes the table, cancels each work with `cancel`, drops its
+    /// handle, and repeats until the table stays empty (R4).
+    fn stop_with(&self, cancel: impl Fn(&executor::JoinHandle<()>)) {
         loop {
             // R4: the whole table at once; the borrow ends at the semicolon (R1).
             let taken = self.inner.slots.borrow_mut().take_all();
@@ -168,7 +226,8 @@ impl WorkScheduler {
             // and so the order the executor allocated their cells (see `slots.rs`).
             for slot in taken.into_slots() {
                 if let Slot::Filled(handle) = slot {
-                    handle.cancel();
+                    cancel(&handle);
+                    drop(handle);
                 }
                 // A `Slot::Reserved` is cancelled by its `register` (R3).
             }

@@ -97,6 +97,23 @@ impl Drop for LogOnDrop {
     }
 }
 
+/// Runs a closure when dropped: a destructor that does something (cancels, spawns, ...).
+pub struct OnDrop(Option<Box<dyn FnOnce()>>);
+
+impl OnDrop {
+    pub fn new(action: impl FnOnce() + 'static) -> OnDrop {
+        OnDrop(Some(Box::new(action)))
+    }
+}
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        if let Some(action) = self.0.take() {
+            action();
+        }
+    }
+}
+
 /// A shared counter (polls of one task, say).
 #[derive(Clone, Default)]
 pub struct Counter(Rc<Cell<usize>>);
