@@ -44,17 +44,26 @@ import gc
 import json
 import time
 import tracemalloc
+import weakref
 
 WORK_SLEEP = 1000.0
+TIMEOUT = 0.001
+CYCLE_PAYLOAD = 64
 # Yields without a single new first poll (or dropped coroutine) that mean a bug, not a wait.
 YIELDS_WITHOUT_PROGRESS = 1_000_000
 SCENARIOS = ("cancel-each", "cancel-batch", "no-cancel", "baseline")
+# The loop of the run being measured, for the moments' count of its timer handles.
+LOOP = None
 
 
 # What the works count themselves (bench-cli's work.rs), in a typed array: an int above 256
 # kept in an attribute would be a heap object of its own, alive after shutdown.
-COUNTS = array("q", bytes(8 * 3))
-FIRST_POLLS, DROPPED, UNFINISHED = 0, 1, 2
+COUNTS = array("q", bytes(8 * 4))
+FIRST_POLLS, DROPPED, UNFINISHED, TIMED_OUT = 0, 1, 2, 3
+
+# The registry of the `husk` scenario: tasks kept by something outside them (as a waker keeps
+# a Rust task's cell), a list that never fires.
+PARKED = []
 
 
 def reset_counts():
@@ -95,6 +104,37 @@ def new_work():
     return Work(asyncio.sleep, WORK_SLEEP)
 
 
+async def park_then_sleep(seconds):
+    """`husk`: the registry keeps this task (asyncio's analogue of a parked waker), then sleep."""
+    PARKED.append(asyncio.current_task())
+    await asyncio.sleep(seconds)
+
+
+async def sleep_in_timeout(seconds):
+    """`timeout`: sleep inside a 1 ms timeout; count the timeout when it fires."""
+    try:
+        await asyncio.wait_for(asyncio.sleep(seconds), TIMEOUT)
+    except asyncio.TimeoutError:
+        COUNTS[TIMED_OUT] += 1
+
+
+class Node:
+    """A node of a two-node cycle: a payload and an edge to the other node."""
+
+    def __init__(self):
+        self.payload = bytes(CYCLE_PAYLOAD)
+        self.other = None
+
+
+async def cycle_then_sleep(seconds, weak):
+    """`cycle`: two nodes pointing at each other (weakly back, with `weak`), held across the
+    sleep. When the coroutine ends, only the garbage collector can free a strong cycle."""
+    first, second = Node(), Node()
+    first.other = second
+    second.other = weakref.ref(first) if weak else first
+    await asyncio.sleep(seconds)
+
+
 class WorkScheduler:
     """The study's WorkScheduler: index -> task, cancel, a done callback that removes."""
 
@@ -133,10 +173,12 @@ class WorkScheduler:
 START = 0  # tracemalloc's current bytes when the ledger opened
 CANCELS_REQUESTED, START_TOTAL, START_MOST, CATCH_UP = 1, 2, 3, 4
 SPAWNED, POLLED, CANCELLED, FUTURES_DROPPED, REGISTERED = 5, 6, 7, 8, 9
-# A moment is two slots, (futures dropped, heap bytes above start), at:
-AFTER_CANCEL, AT_END, AFTER_TICK, AFTER_SHUTDOWN = 10, 12, 14, 16
-HAS_AFTER_CANCEL, PEAK = 18, 19
-SLOTS = 20
+# A moment is three slots, (futures dropped, heap bytes above start, timer handles), at:
+AFTER_CANCEL, AT_END, AFTER_TICK, AFTER_RELEASE, AFTER_SHUTDOWN = 10, 13, 16, 19, 22
+HAS_AFTER_CANCEL, HAS_AFTER_RELEASE, PEAK = 25, 26, 27
+# The collector at shutdown: gc.get_count() before (3 slots), after (3), what collect() found.
+GC_BEFORE, GC_AFTER, GC_COLLECTED = 28, 31, 34
+SLOTS = 35
 
 
 def open_ledger(readings):
@@ -146,8 +188,12 @@ def open_ledger(readings):
 
 
 def take_moment(readings, slot):
-    readings[slot] = COUNTS[DROPPED]
     readings[slot + 1] = tracemalloc.get_traced_memory()[0] - readings[START]
+    readings[slot] = COUNTS[DROPPED]
+    # The loop's heap of timer handles, cancelled ones included until the loop purges them
+    # (a private attribute of asyncio's loops; -1 where there is none).
+    scheduled = getattr(LOOP, "_scheduled", None)
+    readings[slot + 2] = -1 if scheduled is None else len(scheduled)
 
 
 def note_start(readings, yields):
@@ -221,11 +267,61 @@ async def baseline(scheduler, tasks, readings):
     note_start(readings, await let_works_start(scheduler))
 
 
+async def husk(scheduler, tasks, readings):
+    for _ in range(tasks):
+        scheduler.register(Work(park_then_sleep, WORK_SLEEP))
+    note_start(readings, await let_works_start(scheduler))
+    readings[CANCELS_REQUESTED] = len(scheduler)
+    scheduler.stop()
+    take_moment(readings, AFTER_CANCEL)
+    readings[HAS_AFTER_CANCEL] = 1
+
+
+async def detach(scheduler, tasks, readings):
+    # No reference kept, no done callback: the task is the loop's alone.
+    for _ in range(tasks):
+        scheduler._loop.create_task(new_work().run())
+        scheduler.spawned += 1
+    note_start(readings, await let_works_start(scheduler))
+
+
+async def timeout(scheduler, tasks, readings):
+    for _ in range(tasks):
+        scheduler.register(Work(sleep_in_timeout, WORK_SLEEP))
+    note_start(readings, await let_works_start(scheduler))
+    while COUNTS[TIMED_OUT] < tasks:
+        await asyncio.sleep(TIMEOUT)
+    await asyncio.sleep(0)
+
+
+async def cycle_body(scheduler, tasks, readings, weak):
+    for _ in range(tasks):
+        scheduler.register(Work(cycle_then_sleep, WORK_SLEEP, weak=weak))
+    note_start(readings, await let_works_start(scheduler))
+    readings[CANCELS_REQUESTED] = len(scheduler)
+    scheduler.stop()
+    take_moment(readings, AFTER_CANCEL)
+    readings[HAS_AFTER_CANCEL] = 1
+
+
+async def cycle(scheduler, tasks, readings):
+    await cycle_body(scheduler, tasks, readings, False)
+
+
+async def cycle_weak(scheduler, tasks, readings):
+    await cycle_body(scheduler, tasks, readings, True)
+
+
 BODIES = {
     "cancel-each": cancel_each,
     "cancel-batch": cancel_batch,
     "no-cancel": no_cancel,
     "baseline": baseline,
+    "husk": husk,
+    "detach": detach,
+    "timeout": timeout,
+    "cycle": cycle,
+    "cycle-weak": cycle_weak,
 }
 
 
@@ -261,25 +357,41 @@ def measure(name, tasks):
     body = BODIES[name]
     readings = array("q", bytes(8 * SLOTS))
     times = array("q", bytes(8 * 4))
+    global LOOP
     gc.collect()
     reset_counts()
     Work.index = 0
     open_ledger(readings)
     loop = asyncio.new_event_loop()
+    LOOP = loop
     scheduler = WorkScheduler(loop)
 
     loop.run_until_complete(run_body(body, scheduler, tasks, readings, times))
 
     loop.run_until_complete(catch_up(readings))
     take_moment(readings, AFTER_TICK)
+    if PARKED:
+        # The registry lets go of the tasks it kept: the husks.
+        PARKED.clear()
+        take_moment(readings, AFTER_RELEASE)
+        readings[HAS_AFTER_RELEASE] = 1
 
     times[2] = time.perf_counter_ns()
     shut_down(loop)
     loop = None
+    LOOP = None
     scheduler = None
     # The scheduler is gone, and its numbering with it: an index above 256 is an int object
     # of its own, which would otherwise stay alive in the class attribute.
     Work.index = 0
+    # The study's GC figures: the generations' counts before and after a full collection, and
+    # what it found (cancelled tasks leave cycles: exception, traceback, frame).
+    readings[GC_BEFORE], readings[GC_BEFORE + 1], readings[GC_BEFORE + 2] = gc.get_count()
+    readings[GC_COLLECTED] = gc.collect()
+    readings[GC_AFTER], readings[GC_AFTER + 1], readings[GC_AFTER + 2] = gc.get_count()
+    # The tuples gc.get_count() returned went to the interpreter's free list, which
+    # tracemalloc still counts; a full collection empties the free lists (as the one above did
+    # before them).
     gc.collect()
     times[3] = time.perf_counter_ns()
     take_moment(readings, AFTER_SHUTDOWN)
@@ -288,7 +400,12 @@ def measure(name, tasks):
 
 
 def moment(readings, slot):
-    return {"futures_dropped": readings[slot], "heap_bytes": readings[slot + 1]}
+    timers = readings[slot + 2]
+    return {
+        "futures_dropped": readings[slot],
+        "heap_bytes": readings[slot + 1],
+        "timers_live": None if timers < 0 else timers,
+    }
 
 
 def record(readings, times):
@@ -310,6 +427,9 @@ def record(readings, times):
                 ),
                 "at_end": moment(readings, AT_END),
                 "after_tick": moment(readings, AFTER_TICK),
+                "after_release": (
+                    moment(readings, AFTER_RELEASE) if readings[HAS_AFTER_RELEASE] else None
+                ),
                 "after_shutdown": moment(readings, AFTER_SHUTDOWN),
             },
             "tasks": {
@@ -325,6 +445,12 @@ def record(readings, times):
                 "start_most": readings[START_MOST],
                 "catch_up": readings[CATCH_UP],
             },
+            "gc": {
+                "threshold": list(gc.get_threshold()),
+                "count_before": list(readings[GC_BEFORE:GC_BEFORE + 3]),
+                "count_after": list(readings[GC_AFTER:GC_AFTER + 3]),
+                "collected": readings[GC_COLLECTED],
+            },
         },
     }
 
@@ -336,7 +462,12 @@ def main():
     parser.add_argument("--warmup", type=int, default=0)
     parser.add_argument("--probe", type=int, default=1025)
     parser.add_argument("--scenario", default=",".join(SCENARIOS))
+    parser.add_argument("--gc-threshold", default="700,10,10")
     args = parser.parse_args()
+    threshold = [int(part) for part in args.gc_threshold.split(",")]
+    if len(threshold) != 3:
+        parser.error("--gc-threshold takes three numbers")
+    gc.set_threshold(*threshold)
     names = args.scenario.split(",")
     for name in names:
         if name not in BODIES:

@@ -155,6 +155,8 @@ pub struct Request<'a> {
     pub warmup: u32,
     /// Tasks of the probe run (or N, if smaller).
     pub probe: u64,
+    /// `gc.set_threshold` for the run.
+    pub gc_threshold: [u64; 3],
 }
 
 /// Runs the script with `python` as `request` says; the one-line reason if it could not run
@@ -169,6 +171,10 @@ pub fn run(python: &Python, request: Request<'_>) -> Result<AsyncioRuns, String>
         .args(["--repeat", &request.repeat.to_string()])
         .args(["--warmup", &request.warmup.to_string()])
         .args(["--probe", &request.probe.to_string()])
+        .args([
+            "--gc-threshold",
+            &request.gc_threshold.map(|t| t.to_string()).join(","),
+        ])
         .args(["--scenario", &names.join(",")])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -17,7 +17,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::format::Format;
 use crate::runtime::RuntimeKind;
-use crate::scenarios::Scenario;
+use crate::scenarios::{Cancel, Scenario};
 
 /// What the user asked for.
 #[derive(Debug, Parser)]
@@ -119,6 +119,23 @@ pub struct Cli {
     /// No progress on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// How the cancelling scenarios cancel: `next-tick` (`cancel()`: the future is dropped at
+    /// the executor's next tick, the study's semantics) or `now` (`cancel_now()`: dropped inside
+    /// the call; ours only, the peers show n/a).
+    #[arg(long, value_name = "MODE", default_value = "next-tick", value_parser = parse_cancel)]
+    pub cancel: Cancel,
+
+    /// Python's garbage-collector thresholds for `--runtime asyncio` (`gc.set_threshold`): three
+    /// whole numbers. The study used 700,10,10 and 700,0,0.
+    #[arg(
+        long,
+        value_name = "A,B,C",
+        default_value = "700,10,10",
+        value_parser = parse_threshold,
+        allow_hyphen_values = true
+    )]
+    pub gc_threshold: [u64; 3],
 
     /// The Python interpreter for `--runtime asyncio` (Python 3.9 or later). Default: python3 on
     /// the PATH.
@@ -351,6 +368,35 @@ fn scenario_help() -> String {
     help
 }
 
+/// `next-tick` or `now`.
+fn parse_cancel(text: &str) -> Result<Cancel, String> {
+    [Cancel::NextTick, Cancel::Now]
+        .into_iter()
+        .find(|mode| mode.name() == text)
+        .ok_or_else(|| "no such cancel mode; valid ones are next-tick, now".to_string())
+}
+
+/// Three whole numbers separated by commas: `700,10,10`.
+fn parse_threshold(text: &str) -> Result<[u64; 3], String> {
+    let malformed =
+        || "must be three whole numbers separated by commas, like 700,10,10".to_string();
+    let parts: Vec<&str> = text.split(',').collect();
+    let [a, b, c] = parts.as_slice() else {
+        return Err(malformed());
+    };
+    let number = |part: &str| {
+        let part = part.trim();
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed());
+        }
+        part.parse::<u64>()
+            .ok()
+            .filter(|&value| value <= u64::from(u32::MAX))
+            .ok_or_else(|| "too large: each threshold is at most 4294967295".to_string())
+    };
+    Ok([number(a)?, number(b)?, number(c)?])
+}
+
 /// A positive whole number of tasks.
 fn parse_tasks(text: &str) -> Result<u64, String> {
     positive(text)
@@ -429,7 +475,7 @@ mod tests {
     use super::{Stop, parse, positive};
     use crate::format::Format;
     use crate::runtime::RuntimeKind;
-    use crate::scenarios::Scenario;
+    use crate::scenarios::{Cancel, Scenario};
 
     fn usage(args: &[&str]) -> String {
         let mut all = vec!["bench-cli"];
@@ -448,6 +494,8 @@ mod tests {
         assert_eq!(cli.warmup, 0);
         assert_eq!(cli.main_format(), Format::Table);
         assert!(cli.exports().is_empty());
+        assert_eq!(cli.cancel, Cancel::NextTick);
+        assert_eq!(cli.gc_threshold, [700, 10, 10]);
         assert_eq!(cli.output, None);
         assert_eq!(cli.selected_scenarios(), Scenario::ALL.to_vec());
         assert_eq!(cli.selected_runtimes(), vec![RuntimeKind::Ours]);
@@ -522,6 +570,10 @@ mod tests {
             &["--tasks", "10,x"],
             &["--tasks", "10,,20"],
             &["--warmup", "-1"],
+            &["--cancel", "later"],
+            &["--gc-threshold", "700,10"],
+            &["--gc-threshold", "700,x,10"],
+            &["--gc-threshold", "700,-1,10"],
         ] {
             let line = usage(args);
             assert!(!line.contains('\n'), "{args:?}: {line:?}");
@@ -562,6 +614,24 @@ mod tests {
             }
             other => panic!("expected the list, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn thresholds_are_three_whole_numbers() {
+        assert_eq!(super::parse_threshold("700,0,0"), Ok([700, 0, 0]));
+        for bad in [
+            "",
+            "700",
+            "700,10",
+            "700,10,10,10",
+            "a,b,c",
+            "700,,10",
+            "-1,0,0",
+        ] {
+            assert!(super::parse_threshold(bad).is_err(), "{bad}");
+        }
+        let cli = parse(["bench-cli", "--cancel", "now", "--gc-threshold", "700,0,0"]).unwrap();
+        assert_eq!((cli.cancel, cli.gc_threshold), (Cancel::Now, [700, 0, 0]));
     }
 
     #[test]

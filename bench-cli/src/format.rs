@@ -361,8 +361,16 @@ fn compact_lines(columns: &[&ScenarioReport], repeated: bool) -> Vec<Line> {
             }),
         ));
     }
+    if columns.iter().any(|s| s.name == "timeout") {
+        lines.push(Line::Section("timer entries"));
+        lines.push(Line::Figure(
+            "live at end",
+            each(&|s| maybe(s.moments.at_end.timers_live)),
+        ));
+    }
     if columns.iter().any(|s| s.gc.is_some()) {
-        lines.push(Line::Figure("GC collected", each(&gc_collected)));
+        lines.push(Line::Section("garbage collector"));
+        lines.push(Line::Figure("gc.collect() found", each(&gc_collected)));
     }
     lines.push(Line::Section("verdict"));
     lines.push(Line::Figure("heap back to start", each(&verdict)));
@@ -694,6 +702,20 @@ fn title(report: &Report, view: View) -> String {
     }
     if report.runtimes.contains(&"asyncio") {
         title.push_str(" asyncio's heap figures are tracemalloc's.");
+    }
+    if report.cancel != "next-tick" {
+        let _ = write!(
+            title,
+            " Cancel: {} (cancel_now: the future is dropped inside the call).",
+            report.cancel
+        );
+    }
+    if !report.not_applicable.is_empty() {
+        let _ = write!(
+            title,
+            " n/a (no eager cancel in that runtime, so not run): {}.",
+            report.not_applicable.join(", ")
+        );
     }
     title
 }

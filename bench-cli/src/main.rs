@@ -41,7 +41,7 @@ use bench_cli::peers::{Smol, Tokio};
 use bench_cli::progress::Progress;
 use bench_cli::report::{Report, SCHEMA_VERSION, ScenarioReport, Warmup};
 use bench_cli::runtime::RuntimeKind;
-use bench_cli::scenarios::{Scenario, measure};
+use bench_cli::scenarios::{Cancel, Scenario, measure};
 
 /// Everything the process allocates is counted, from `main` on (but for the progress thread,
 /// which keeps itself apart).
@@ -141,6 +141,8 @@ fn run(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), Failure> {
             probe_tasks: PROBE_TASKS,
             runs: cli.warmup,
         },
+        cancel: cli.cancel.name(),
+        not_applicable: plan.not_applicable(),
         scenarios: records,
         growth: None,
         comparison: None,
@@ -218,6 +220,30 @@ impl Plan<'_> {
             .min(PROBE_TASKS)
     }
 
+    /// The scenarios asyncio runs: all, but with `--cancel now` none that cancels.
+    fn asyncio_scenarios(&self) -> Vec<Scenario> {
+        let cancels_now = RuntimeKind::Asyncio.cancels_now();
+        self.scenarios
+            .iter()
+            .copied()
+            .filter(|&scenario| self.cli.cancel.applies(scenario, cancels_now))
+            .collect()
+    }
+
+    /// `scenario/runtime` of every pair that `--cancel now` leaves out: the runtime has no eager
+    /// cancel, and the report says n/a rather than fake a figure.
+    fn not_applicable(&self) -> Vec<String> {
+        let mut skipped = Vec::new();
+        for &scenario in &self.scenarios {
+            for &runtime in &self.runtimes {
+                if !self.cli.cancel.applies(scenario, runtime.cancels_now()) {
+                    skipped.push(format!("{}/{}", scenario.name(), runtime.name()));
+                }
+            }
+        }
+        skipped
+    }
+
     /// Every task the warm-up and measured runs will register, for the progress bar.
     fn total_tasks(&self) -> u64 {
         let runs = u64::from(self.cli.warmup) + u64::from(self.cli.repeat);
@@ -229,13 +255,13 @@ impl Plan<'_> {
 }
 
 /// Runs `scenario` once with `tasks` works on a fresh `runtime` of this process.
-fn measure_on(runtime: RuntimeKind, scenario: Scenario, tasks: u64) -> Measurement {
+fn measure_on(runtime: RuntimeKind, scenario: Scenario, tasks: u64, cancel: Cancel) -> Measurement {
     match runtime {
-        RuntimeKind::Ours => measure::<Ours>(scenario, tasks),
+        RuntimeKind::Ours => measure::<Ours>(scenario, tasks, cancel),
         #[cfg(feature = "peers")]
-        RuntimeKind::Tokio => measure::<Tokio>(scenario, tasks),
+        RuntimeKind::Tokio => measure::<Tokio>(scenario, tasks, cancel),
         #[cfg(feature = "peers")]
-        RuntimeKind::Smol => measure::<Smol>(scenario, tasks),
+        RuntimeKind::Smol => measure::<Smol>(scenario, tasks, cancel),
         other => unreachable!("{} does not run in this process", other.name()),
     }
 }
@@ -267,15 +293,11 @@ fn probe(plan: &Plan<'_>, progress: &Progress) -> Result<FixedCosts, Failure> {
     for runtime in plan.in_process() {
         for &scenario in &plan.scenarios {
             progress.start_run(scenario.name(), runtime.name(), 0);
-            note(
-                measure_on(runtime, scenario, probe_tasks)
-                    .accounting
-                    .heap
-                    .peak_bytes_per_task,
-            );
+            let probed = measure_on(runtime, scenario, probe_tasks, Cancel::NextTick);
+            note(probed.accounting.heap.peak_bytes_per_task);
             progress.end_run();
         }
-        let baseline = measure_on(runtime, Scenario::Baseline, probe_tasks);
+        let baseline = measure_on(runtime, Scenario::Baseline, probe_tasks, Cancel::NextTick);
         fixed.push((runtime, baseline.accounting.heap.peak_bytes));
     }
     if let Some(python) = &plan.python {
@@ -286,6 +308,7 @@ fn probe(plan: &Plan<'_>, progress: &Progress) -> Result<FixedCosts, Failure> {
             repeat: 1,
             warmup: 0,
             probe: probe_tasks,
+            gc_threshold: plan.cli.gc_threshold,
         };
         let probed = asyncio::run(python, request).map_err(Failure::Output)?;
         progress.end_run();
@@ -324,12 +347,19 @@ fn measure_n(
     progress: &Progress,
     tasks: u64,
 ) -> Result<Vec<ScenarioReport>, Failure> {
-    let here = plan.in_process();
+    let cancel = plan.cli.cancel;
     let mut folded: Vec<Vec<(RuntimeKind, ScenarioReport)>> = Vec::new();
     for &scenario in &plan.scenarios {
+        // With `--cancel now`, a cancelling scenario runs only where the runtime can cancel
+        // now; elsewhere it is n/a (see `Plan::not_applicable`).
+        let here: Vec<RuntimeKind> = plan
+            .in_process()
+            .into_iter()
+            .filter(|runtime| cancel.applies(scenario, runtime.cancels_now()))
+            .collect();
         let timed = |runtime: RuntimeKind| {
             progress.start_run(scenario.name(), runtime.name(), tasks);
-            let run = measure_on(runtime, scenario, tasks);
+            let run = measure_on(runtime, scenario, tasks, cancel);
             progress.end_run();
             run
         };
@@ -361,28 +391,37 @@ fn measure_n(
         );
     }
     if let Some(python) = &plan.python {
-        let weight = tasks.saturating_mul(
-            plan.scenarios.len() as u64 * (u64::from(plan.cli.warmup) + u64::from(plan.cli.repeat)),
-        );
-        progress.start_run("every scenario", "asyncio", weight);
-        let request = Request {
-            scenarios: &plan.scenarios,
-            tasks,
-            repeat: plan.cli.repeat,
-            warmup: plan.cli.warmup,
-            probe: plan.probe_tasks(),
-        };
-        let asyncio = asyncio::run(python, request).map_err(Failure::Output)?;
-        progress.end_run();
-        for (records, (scenario, runs)) in folded.iter_mut().zip(&asyncio.scenarios) {
-            let record = ScenarioReport::fold(
-                *scenario,
-                RuntimeKind::Asyncio.name(),
-                tasks,
-                Some(asyncio.fixed_bytes),
-                runs,
+        let scenarios = plan.asyncio_scenarios();
+        if !scenarios.is_empty() {
+            let weight = tasks.saturating_mul(
+                scenarios.len() as u64 * (u64::from(plan.cli.warmup) + u64::from(plan.cli.repeat)),
             );
-            records.push((RuntimeKind::Asyncio, record));
+            progress.start_run("every scenario", "asyncio", weight);
+            let request = Request {
+                scenarios: &scenarios,
+                tasks,
+                repeat: plan.cli.repeat,
+                warmup: plan.cli.warmup,
+                probe: plan.probe_tasks(),
+                gc_threshold: plan.cli.gc_threshold,
+            };
+            let asyncio = asyncio::run(python, request).map_err(Failure::Output)?;
+            progress.end_run();
+            for (scenario, runs) in &asyncio.scenarios {
+                let at = plan
+                    .scenarios
+                    .iter()
+                    .position(|s| s == scenario)
+                    .expect("asyncio ran only scenarios asked for");
+                let record = ScenarioReport::fold(
+                    *scenario,
+                    RuntimeKind::Asyncio.name(),
+                    tasks,
+                    Some(asyncio.fixed_bytes),
+                    runs,
+                );
+                folded[at].push((RuntimeKind::Asyncio, record));
+            }
         }
     }
     let mut ordered = Vec::with_capacity(plan.scenarios.len() * plan.runtimes.len());

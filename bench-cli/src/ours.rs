@@ -13,7 +13,7 @@ use executor::{Executor, Stats};
 use scheduler::{Work, WorkScheduler};
 
 use crate::runtime::{Runtime, TaskCounts};
-use crate::work::{self, RcCycle, WORK_SLEEP, WorkKind};
+use crate::work::{self, RcCycle, TIMEOUT, WORK_SLEEP, WorkKind};
 
 /// The `executor` crate's [`Executor`] with a [`WorkScheduler`].
 pub struct Ours {
@@ -76,6 +76,16 @@ impl Runtime for Ours {
         self.scheduler.stop();
     }
 
+    const CANCELS_NOW: bool = true;
+
+    fn unregister_now(&self, index: u64) -> bool {
+        self.scheduler.unregister_now(index)
+    }
+
+    fn stop_now(&self) {
+        self.scheduler.stop_now();
+    }
+
     fn registered(&self) -> usize {
         self.scheduler.len()
     }
@@ -109,8 +119,10 @@ async fn lesson(kind: WorkKind) {
             executor::sleep(WORK_SLEEP).await;
         }
         WorkKind::Timeout => {
-            // The executor's timeout arrives with the `timeout` scenario.
-            executor::sleep(WORK_SLEEP).await;
+            // The inner sleep loses: it is dropped when the `Timeout` resolves, and its timer
+            // entry with it.
+            let _ = executor::timeout(TIMEOUT, executor::sleep(WORK_SLEEP)).await;
+            work::note_timed_out();
         }
         WorkKind::Cycle | WorkKind::CycleWeak => {
             let cycle = RcCycle::new(kind == WorkKind::CycleWeak);

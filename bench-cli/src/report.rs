@@ -30,7 +30,9 @@ use crate::scenarios::Scenario;
 /// figures a runtime does not expose became nullable; `yields`, `time.total` and
 /// `ratio_to_ours` were added.
 ///
-/// 3: `meta`, `sweep`, `warmup`, `growth` and `comparison` at the top level; each record has its
+/// 3: `meta`, `sweep`, `warmup`, `cancel`, `not_applicable`, `growth` and `comparison` at the
+/// top level; `gc` in each record; `husks`, `husk_bytes` in each moment, and the moment
+/// `after_release`; `verdict.leak_is_the_lesson`; each record has its
 /// own N (`n`); each time object has `times_s`, `mean_s` and `stddev_s` beside `median_s`,
 /// `min_s`, `max_s`; `heap` has `fixed_bytes` and `marginal_bytes_per_task`.
 pub const SCHEMA_VERSION: u32 = 3;
@@ -52,6 +54,11 @@ pub struct Report {
     pub repeat: u32,
     /// What ran before the measured runs.
     pub warmup: Warmup,
+    /// How the cancelling scenarios cancelled (`--cancel`): `next-tick` or `now`.
+    pub cancel: &'static str,
+    /// `scenario/runtime` pairs not run because the runtime cannot cancel that way (`--cancel
+    /// now` on a peer): n/a, not a figure.
+    pub not_applicable: Vec<String>,
     /// One record per N, scenario and runtime: N by N, scenario by scenario, each with its
     /// runtimes in the order of `runtimes`.
     pub scenarios: Vec<ScenarioReport>,
@@ -183,7 +190,7 @@ pub struct Verdict {
     /// Bytes still above the start after shutdown (0 when back to start).
     pub bytes_not_returned: i64,
     /// The bytes not returned are what the scenario teaches (`cycle`: a reference cycle that
-    /// ownership cannot free), not a failed run.
+    /// ownership cannot free, on a runtime without a garbage collector), not a failed run.
     pub leak_is_the_lesson: bool,
 }
 
@@ -240,7 +247,10 @@ impl ScenarioReport {
             verdict: Verdict {
                 heap_back_to_start: bytes_not_returned == 0,
                 bytes_not_returned,
-                leak_is_the_lesson: scenario.leaks_on_purpose() && bytes_not_returned > 0,
+                // A runtime with a collector frees the cycle: what it keeps is something else.
+                leak_is_the_lesson: scenario.leaks_on_purpose()
+                    && bytes_not_returned > 0
+                    && first.gc.is_none(),
             },
             repeats_identical: runs.iter().all(|run| run.accounting == first),
             ratio_to_ours: None,

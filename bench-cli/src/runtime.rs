@@ -52,6 +52,23 @@ pub trait Runtime: Sized {
     /// Cancels every registered work and empties the scheduler.
     fn stop(&self);
 
+    /// Whether the runtime can cancel eagerly (`--cancel now`): drop the future inside the
+    /// cancelling call rather than on the next tick. Ours can (`JoinHandle::cancel_now`); tokio,
+    /// smol and asyncio cannot, and the report says "n/a" for them.
+    const CANCELS_NOW: bool = false;
+
+    /// [`Runtime::unregister`], dropping the future before it returns. Called only when
+    /// [`Runtime::CANCELS_NOW`].
+    fn unregister_now(&self, index: u64) -> bool {
+        self.unregister(index)
+    }
+
+    /// [`Runtime::stop`], dropping every future before it returns. Called only when
+    /// [`Runtime::CANCELS_NOW`].
+    fn stop_now(&self) {
+        self.stop();
+    }
+
     /// How many works the scheduler holds.
     fn registered(&self) -> usize;
 
@@ -154,6 +171,11 @@ impl RuntimeKind {
         RuntimeKind::ALL
             .into_iter()
             .find(|runtime| runtime.name() == name)
+    }
+
+    /// Whether it can cancel eagerly (`--cancel now`): ours alone.
+    pub fn cancels_now(self) -> bool {
+        self == RuntimeKind::Ours
     }
 
     /// Whether this build can run it: tokio and smol need the `peers` feature.

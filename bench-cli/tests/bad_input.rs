@@ -255,3 +255,27 @@ fn a_python_that_is_missing_or_too_old() {
     }
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_unknown_cancel_mode_or_a_malformed_threshold() {
+    assert!(refused(&["--cancel", "soon"]).contains("valid ones are next-tick, now"));
+    for bad in ["700,10", "700,x,10", "700,10,10,10", "-1,0,0", ""] {
+        let message = refused(&["--gc-threshold", bad]);
+        assert!(message.contains("three whole numbers"), "{bad}: {message}");
+    }
+}
+
+#[test]
+fn an_unknown_scenario_lists_the_lessons_and_all() {
+    let message = refused(&["--scenario", "leak"]);
+    for valid in [
+        "husk",
+        "detach",
+        "timeout",
+        "cycle",
+        "cycle-weak",
+        "and all",
+    ] {
+        assert!(message.contains(valid), "{message}");
+    }
+}

@@ -31,6 +31,7 @@ mod cycle;
 mod detach;
 mod husk;
 mod no_cancel;
+mod timeout;
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,49 @@ pub enum Scenario {
     Cycle,
     /// The same with a `Weak` back edge.
     CycleWeak,
+    /// Register N works that sleep inside a short timeout; wait until every timeout fired.
+    Timeout,
+}
+
+/// How the cancelling scenarios cancel (`--cancel`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Cancel {
+    /// `cancel()`: the future is dropped at the executor's next tick (the study's semantics).
+    #[default]
+    NextTick,
+    /// `cancel_now()`: the future is dropped inside the cancelling call (ours only).
+    Now,
+}
+
+impl Cancel {
+    /// The mode's name, as `--cancel` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cancel::NextTick => "next-tick",
+            Cancel::Now => "now",
+        }
+    }
+
+    /// Whether `runtime` can run `scenario` in this mode: every runtime cancels at the next
+    /// tick; only one with [`Runtime::CANCELS_NOW`] cancels now, and a scenario that cancels
+    /// nothing runs the same in both modes.
+    pub fn applies(self, scenario: Scenario, cancels_now: bool) -> bool {
+        self == Cancel::NextTick || !scenario.cancels() || cancels_now
+    }
+
+    fn unregister<R: Runtime>(self, runtime: &R, index: u64) -> bool {
+        match self {
+            Cancel::Now if R::CANCELS_NOW => runtime.unregister_now(index),
+            _ => runtime.unregister(index),
+        }
+    }
+
+    fn stop<R: Runtime>(self, runtime: &R) {
+        match self {
+            Cancel::Now if R::CANCELS_NOW => runtime.stop_now(),
+            _ => runtime.stop(),
+        }
+    }
 }
 
 impl Scenario {
@@ -69,9 +113,10 @@ impl Scenario {
     ];
 
     /// The lessons: when a cancelled task's memory does not come back at the next tick.
-    pub const LESSONS: [Scenario; 4] = [
+    pub const LESSONS: [Scenario; 5] = [
         Scenario::Husk,
         Scenario::Detach,
+        Scenario::Timeout,
         Scenario::Cycle,
         Scenario::CycleWeak,
     ];
@@ -92,6 +137,7 @@ impl Scenario {
             Scenario::Detach => "detach",
             Scenario::Cycle => "cycle",
             Scenario::CycleWeak => "cycle-weak",
+            Scenario::Timeout => "timeout",
         }
     }
 
@@ -104,6 +150,18 @@ impl Scenario {
             Scenario::Baseline => Some("test4"),
             _ => None,
         }
+    }
+
+    /// Whether the scenario cancels works (so `--cancel` changes how).
+    pub fn cancels(self) -> bool {
+        matches!(
+            self,
+            Scenario::CancelEach
+                | Scenario::CancelBatch
+                | Scenario::Husk
+                | Scenario::Cycle
+                | Scenario::CycleWeak
+        )
     }
 
     /// Whether the scenario leaks on purpose: bytes it does not return are its lesson.
@@ -137,6 +195,9 @@ impl Scenario {
             Scenario::CycleWeak => {
                 "the same as cycle, with the back edge a Weak: no cycle of strong references"
             }
+            Scenario::Timeout => {
+                "register N works that sleep 1000 s inside a 1 ms timeout; wait for every timeout"
+            }
         }
     }
 
@@ -159,6 +220,7 @@ impl Scenario {
                 "the tick frees every cell, but a reference cycle's bytes never come back"
             }
             Scenario::CycleWeak => "a Weak back edge breaks the cycle: every byte comes back",
+            Scenario::Timeout => "a timeout drops the loser, and its timer entry goes with it",
         }
     }
 
@@ -170,16 +232,25 @@ impl Scenario {
     }
 
     /// Runs the body on `runtime`.
-    async fn body<R: Runtime>(self, runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
+    async fn body<R: Runtime>(
+        self,
+        runtime: &R,
+        tasks: u64,
+        ledger: &Ledger,
+        cancel: Cancel,
+    ) -> Outcome {
         match self {
-            Scenario::CancelEach => cancel_each::body(runtime, tasks, ledger).await,
-            Scenario::CancelBatch => cancel_batch::body(runtime, tasks, ledger).await,
+            Scenario::CancelEach => cancel_each::body(runtime, tasks, ledger, cancel).await,
+            Scenario::CancelBatch => cancel_batch::body(runtime, tasks, ledger, cancel).await,
             Scenario::NoCancel => no_cancel::body(runtime, tasks).await,
             Scenario::Baseline => baseline::body(runtime).await,
-            Scenario::Husk => husk::body(runtime, tasks, ledger).await,
+            Scenario::Husk => husk::body(runtime, tasks, ledger, cancel).await,
             Scenario::Detach => detach::body(runtime, tasks).await,
-            Scenario::Cycle => cycle::body(runtime, WorkKind::Cycle, tasks, ledger).await,
-            Scenario::CycleWeak => cycle::body(runtime, WorkKind::CycleWeak, tasks, ledger).await,
+            Scenario::Timeout => timeout::body(runtime, tasks).await,
+            Scenario::Cycle => cycle::body(runtime, WorkKind::Cycle, tasks, ledger, cancel).await,
+            Scenario::CycleWeak => {
+                cycle::body(runtime, WorkKind::CycleWeak, tasks, ledger, cancel).await
+            }
         }
     }
 }
@@ -272,14 +343,15 @@ async fn yield_until<R: Runtime>(
     }
 }
 
-/// Runs `scenario` once with `tasks` works on a fresh `R` and measures it.
-pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64) -> Measurement {
+/// Runs `scenario` once with `tasks` works on a fresh `R`, cancelling as `cancel` says, and
+/// measures it.
+pub fn measure<R: Runtime>(scenario: Scenario, tasks: u64, cancel: Cancel) -> Measurement {
     work::reset_counters();
     let ledger = Ledger::open();
     let runtime = R::new();
 
     let started = Instant::now();
-    let outcome = runtime.block_on(scenario.body(&runtime, tasks, &ledger));
+    let outcome = runtime.block_on(scenario.body(&runtime, tasks, &ledger, cancel));
     let body_time = started.elapsed();
     let end_counts = runtime.counts();
     let at_end = ledger.moment(end_counts);
@@ -333,7 +405,7 @@ pub fn time_body<R: Runtime>(scenario: Scenario, tasks: u64) -> Duration {
     let ledger = Ledger::open();
     let runtime = R::new();
     let started = Instant::now();
-    runtime.block_on(scenario.body(&runtime, tasks, &ledger));
+    runtime.block_on(scenario.body(&runtime, tasks, &ledger, Cancel::NextTick));
     let elapsed = started.elapsed();
     debug_assert_eq!(runtime.counts().first_polls, runtime.counts().spawned);
     runtime.shutdown();
