@@ -206,15 +206,14 @@ fn the_peers_wakers_hold_their_tasks_too() {
         signed(release, "heap_bytes") < signed(tick, "heap_bytes") - 300 * 64,
         "tokio: {tick} → {release}"
     );
-    // smol: the registry's wakers are not the last: async-io's reactor keeps a waker per timer
-    // until it next turns, so only the registry's own storage (512 wakers of 16 bytes) comes
-    // back at release, and the tasks at shutdown.
+    // smol: async-io's reactor also keeps a waker per timer until it next turns (on its helper
+    // thread, at a time of its own), so what comes back at the release varies from run to
+    // run; at least the registry's storage (512 wakers of 16 bytes) does, and all at shutdown.
     let husk = record(&r, "husk", "smol");
     let tick = &husk["moments"]["after_tick"];
     let release = &husk["moments"]["after_release"];
-    assert_eq!(
-        signed(tick, "heap_bytes") - signed(release, "heap_bytes"),
-        512 * 16,
+    assert!(
+        signed(release, "heap_bytes") <= signed(tick, "heap_bytes") - 512 * 16,
         "smol: {tick} → {release}"
     );
     assert_eq!(signed(husk, "heap/after_shutdown_bytes"), 0);
