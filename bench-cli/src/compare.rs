@@ -84,7 +84,7 @@ pub struct FigureChange {
     pub exact: bool,
     /// An exact figure that changed, or a time beyond [`TIME_NOISE`].
     pub flagged: bool,
-    /// Shown for every record (see [`HEADLINE`]).
+    /// Shown for every record (one of the headline figures).
     #[serde(skip)]
     pub headline: bool,
 }
