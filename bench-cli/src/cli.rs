@@ -24,9 +24,10 @@ use crate::scenarios::{Cancel, Scenario};
 #[command(
     name = "bench-cli",
     version,
-    about = "When does a cancelled task's memory come back? Four scenarios on our executor and \
-             scheduler, with exact allocation accounting, side by side with tokio, smol and \
-             asyncio if asked.",
+    about = "When does a cancelled task's memory come back? The study's four scenarios, and the \
+             lessons where it does not come back at the next tick, on our executor and scheduler, \
+             with exact allocation accounting, side by side with tokio, smol and asyncio if \
+             asked.",
     after_help = scenario_help(),
 )]
 pub struct Cli {
