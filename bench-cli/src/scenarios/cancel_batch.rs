@@ -8,18 +8,18 @@
 use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 
-use super::{Outcome, let_works_start};
+use super::{Cancel, Outcome, let_works_start};
 
 /// Registers N works, lets them start, stops the scheduler; records the moment right after
 /// `stop()` returned.
-pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
+pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger, cancel: Cancel) -> Outcome {
     for _ in 0..tasks {
         runtime.register_work();
     }
     let mut outcome = Outcome::default();
     outcome.note_start(let_works_start(runtime).await);
     outcome.cancels_requested = runtime.registered() as u64;
-    runtime.stop();
+    cancel.stop(runtime);
     outcome.after_cancel = Some(ledger.moment(runtime.counts()));
     outcome
 }

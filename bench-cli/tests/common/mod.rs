@@ -25,8 +25,9 @@ pub fn report(args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        output.stderr.is_empty(),
-        "bench-cli {all:?} wrote to stderr"
+        stderr(&output).is_empty(),
+        "bench-cli {all:?} wrote to stderr: {}",
+        stderr(&output)
     );
     serde_json::from_slice(&output.stdout).expect("the JSON report parses")
 }
@@ -80,9 +81,16 @@ fn strip_time(scenario: &mut Value) {
         .remove("time");
 }
 
-/// Standard error as text.
+/// The warning a debug build prints first on standard error (the tests run the debug build).
+pub const DEBUG_WARNING: &str = "bench-cli: warning: THIS IS A DEBUG BUILD";
+
+/// Standard error as text, without the debug build's warning.
 pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    let text = String::from_utf8_lossy(&output.stderr);
+    text.lines()
+        .filter(|line| !line.starts_with(DEBUG_WARNING))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// Splits one CSV line into its fields (RFC 4180: fields may be quoted, `""` is a quote).
