@@ -17,64 +17,45 @@
 //!    returns a block, so it has its own counter.
 //! 2. Bytes are the sizes the program asked for (`Layout::size`), not what `malloc` rounds
 //!    them up to: the figures are the program's, and they are the same on every run.
-//! 3. `peak_bytes` can be pulled down to "now" with [`CountingAlloc::reset_peak`]; a scenario does
+//! 3. `peak_bytes` can be pulled down to "now" with [`reset_peak`]; a scenario does
 //!    that at its start, so its peak is its own and not an earlier scenario's.
 //!
 //! The counters are atomics because `GlobalAlloc` must be `Sync`. The scenarios run on one
 //! thread, so `Relaxed` ordering is enough: a thread always sees its own writes in order. (A
 //! peer runtime may allocate on a helper thread of its own, as smol's `async-io` reactor
-//! does; those blocks are counted too, each counter update being atomic.)
+//! does; those blocks are counted too, each counter update being atomic.) That is why this
+//! allocator counts for the whole process, where the workspace's test allocator
+//! (`tests/src/counting.rs`) counts per thread: a test wants only its own thread's blocks, the
+//! bench wants everything a runtime costs, helper threads included, and a peak.
 //!
-//! The counters live in [`ALLOCATOR`]; a program installs them as its global allocator with
-//! the zero-sized [`Counted`], as the `bench-cli` binary does:
+//! One thread can be **kept apart**: the progress bar's ([`keep_this_thread_apart`]). Its
+//! allocations and frees are not counted at all, so drawing progress while a scenario runs does
+//! not move a single figure. This holds because the blocks never cross: the progress thread only
+//! reads atomics from the measured side and frees only what it allocated itself (see
+//! `progress.rs`).
+//!
+//! There is one allocator, [`CountingAlloc`], zero-sized; its counters are the private static
+//! below, read with [`snapshot`] and [`reset_peak`]. A program installs it as its global
+//! allocator, as the `bench-cli` binary does:
 //!
 //! ```text
 //! #[global_allocator]
-//! static GLOBAL: bench_cli::alloc::Counted = bench_cli::alloc::Counted;
+//! static GLOBAL: bench_cli::alloc::CountingAlloc = bench_cli::alloc::CountingAlloc;
 //! ```
 //!
 //! The criterion benches link the same library without installing it, so their timings carry
 //! no counting.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// The process-wide counters, counting once a program installs [`Counted`].
-pub static ALLOCATOR: CountingAlloc = CountingAlloc::new();
-
-/// The global allocator that counts into [`ALLOCATOR`]: install it with `#[global_allocator]`.
+/// The counting global allocator: install it with `#[global_allocator]`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Counted;
+pub struct CountingAlloc;
 
-// SAFETY: every method forwards to `ALLOCATOR`, a correct `GlobalAlloc` (see below), with the
-// same arguments, and returns its result unchanged.
-unsafe impl GlobalAlloc for Counted {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: our caller keeps the contract of `GlobalAlloc::alloc`, which is the same.
-        unsafe { ALLOCATOR.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: our caller keeps the contract of `GlobalAlloc::alloc_zeroed`.
-        unsafe { ALLOCATOR.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: our caller keeps the contract of `GlobalAlloc::dealloc`; every block of ours
-        // came from `ALLOCATOR`.
-        unsafe { ALLOCATOR.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: our caller keeps the contract of `GlobalAlloc::realloc`; every block of ours
-        // came from `ALLOCATOR`.
-        unsafe { ALLOCATOR.realloc(ptr, layout, new_size) }
-    }
-}
-
-/// A [`GlobalAlloc`] that forwards to [`System`] and counts bytes and calls.
-#[derive(Debug)]
-pub struct CountingAlloc {
+/// The process-wide counters.
+struct Counters {
     current_bytes: AtomicU64,
     peak_bytes: AtomicU64,
     allocations: AtomicU64,
@@ -82,7 +63,22 @@ pub struct CountingAlloc {
     frees: AtomicU64,
 }
 
-/// The counters of a [`CountingAlloc`] read at one moment.
+static COUNTERS: Counters = Counters {
+    current_bytes: AtomicU64::new(0),
+    peak_bytes: AtomicU64::new(0),
+    allocations: AtomicU64::new(0),
+    reallocations: AtomicU64::new(0),
+    frees: AtomicU64::new(0),
+};
+
+std::thread_local! {
+    // `const` and without a destructor: reading it never allocates and never registers a
+    // thread-exit hook, so the allocator can read it from a thread's first allocation to its
+    // last.
+    static APART: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The counters read at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeapSnapshot {
     /// Bytes allocated and not yet freed.
@@ -97,57 +93,58 @@ pub struct HeapSnapshot {
     pub frees: u64,
 }
 
-impl CountingAlloc {
-    /// A counter with everything at zero (usable in a `static`).
-    pub const fn new() -> CountingAlloc {
-        CountingAlloc {
-            current_bytes: AtomicU64::new(0),
-            peak_bytes: AtomicU64::new(0),
-            allocations: AtomicU64::new(0),
-            reallocations: AtomicU64::new(0),
-            frees: AtomicU64::new(0),
-        }
-    }
-
-    /// Reads every counter.
-    pub fn snapshot(&self) -> HeapSnapshot {
-        HeapSnapshot {
-            current_bytes: self.current_bytes.load(Relaxed),
-            peak_bytes: self.peak_bytes.load(Relaxed),
-            allocations: self.allocations.load(Relaxed),
-            reallocations: self.reallocations.load(Relaxed),
-            frees: self.frees.load(Relaxed),
-        }
-    }
-
-    /// Forgets the peak so far: from now on `peak_bytes` is the highest value reached after
-    /// this call (invariant 3).
-    pub fn reset_peak(&self) {
-        self.peak_bytes
-            .store(self.current_bytes.load(Relaxed), Relaxed);
-    }
-
-    /// Records `size` more live bytes and raises the peak if needed.
-    fn grow(&self, size: usize) {
-        let now = self.current_bytes.fetch_add(size as u64, Relaxed) + size as u64;
-        self.peak_bytes.fetch_max(now, Relaxed);
-    }
-
-    /// Records `size` fewer live bytes.
-    fn shrink(&self, size: usize) {
-        self.current_bytes.fetch_sub(size as u64, Relaxed);
+/// Reads every counter.
+pub fn snapshot() -> HeapSnapshot {
+    HeapSnapshot {
+        current_bytes: COUNTERS.current_bytes.load(Relaxed),
+        peak_bytes: COUNTERS.peak_bytes.load(Relaxed),
+        allocations: COUNTERS.allocations.load(Relaxed),
+        reallocations: COUNTERS.reallocations.load(Relaxed),
+        frees: COUNTERS.frees.load(Relaxed),
     }
 }
 
-impl Default for CountingAlloc {
-    fn default() -> CountingAlloc {
-        CountingAlloc::new()
+/// Forgets the peak so far: from now on `peak_bytes` is the highest value reached after this
+/// call (invariant 3).
+pub fn reset_peak() {
+    COUNTERS
+        .peak_bytes
+        .store(COUNTERS.current_bytes.load(Relaxed), Relaxed);
+}
+
+/// From now on, nothing the calling thread allocates or frees is counted. Call it first thing
+/// in a thread that must not disturb the figures, and let that thread free only its own blocks.
+pub fn keep_this_thread_apart() {
+    APART.with(|apart| apart.set(true));
+}
+
+/// Whether the calling thread is counted (while it is being torn down, it is).
+fn counted() -> bool {
+    !APART.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Records `size` more live bytes and raises the peak if needed.
+fn grow(size: usize) {
+    let now = COUNTERS.current_bytes.fetch_add(size as u64, Relaxed) + size as u64;
+    COUNTERS.peak_bytes.fetch_max(now, Relaxed);
+}
+
+/// Records `size` fewer live bytes.
+fn shrink(size: usize) {
+    COUNTERS.current_bytes.fetch_sub(size as u64, Relaxed);
+}
+
+fn count_new_block(size: usize) {
+    if counted() {
+        COUNTERS.allocations.fetch_add(1, Relaxed);
+        grow(size);
     }
 }
 
 // SAFETY: every method forwards to `System`, which is a correct `GlobalAlloc`, with the same
-// arguments, and returns its result unchanged. The counting around it only touches atomics:
-// it never allocates (which would recurse) and never unwinds.
+// arguments, and returns its result unchanged. The counting around it only touches atomics and
+// a `const` thread-local without a destructor: it never allocates (which would recurse) and
+// never unwinds.
 unsafe impl GlobalAlloc for CountingAlloc {
     /// Allocates a new block from [`System`] and counts it.
     ///
@@ -159,8 +156,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // `System.alloc`.
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
-            self.allocations.fetch_add(1, Relaxed);
-            self.grow(layout.size());
+            count_new_block(layout.size());
         }
         ptr
     }
@@ -175,8 +171,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // `System.alloc_zeroed`.
         let ptr = unsafe { System.alloc_zeroed(layout) };
         if !ptr.is_null() {
-            self.allocations.fetch_add(1, Relaxed);
-            self.grow(layout.size());
+            count_new_block(layout.size());
         }
         ptr
     }
@@ -192,8 +187,10 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: every block this allocator hands out comes from `System` with the same
         // layout, and our caller guarantees `ptr` is such a live block with that `layout`.
         unsafe { System.dealloc(ptr, layout) };
-        self.frees.fetch_add(1, Relaxed);
-        self.shrink(layout.size());
+        if counted() {
+            COUNTERS.frees.fetch_add(1, Relaxed);
+            shrink(layout.size());
+        }
     }
 
     /// Resizes a block through [`System`] and counts the change in bytes.
@@ -208,12 +205,12 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: `ptr` came from `System` with `layout` (every block of ours does), and our
         // caller guarantees the rest of `System.realloc`'s contract for `new_size`.
         let new_ptr = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new_ptr.is_null() {
-            self.reallocations.fetch_add(1, Relaxed);
+        if !new_ptr.is_null() && counted() {
+            COUNTERS.reallocations.fetch_add(1, Relaxed);
             if new_size >= layout.size() {
-                self.grow(new_size - layout.size());
+                grow(new_size - layout.size());
             } else {
-                self.shrink(layout.size() - new_size);
+                shrink(layout.size() - new_size);
             }
         }
         new_ptr
@@ -222,15 +219,15 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
 #[cfg(test)]
 mod tests {
-    use super::ALLOCATOR;
+    use super::{reset_peak, snapshot};
 
     #[test]
     fn one_box_is_one_allocation_of_its_size_and_one_free() {
-        let before = ALLOCATOR.snapshot();
+        let before = snapshot();
         let boxed = std::hint::black_box(Box::new([7u8; 1000]));
-        let during = ALLOCATOR.snapshot();
+        let during = snapshot();
         drop(boxed);
-        let after = ALLOCATOR.snapshot();
+        let after = snapshot();
 
         // The test harness runs other tests on other threads, so compare only what this
         // thread's box must have caused: at least one allocation of at least 1000 bytes.
@@ -242,13 +239,35 @@ mod tests {
     #[test]
     fn reset_peak_forgets_a_freed_megabyte() {
         let big = std::hint::black_box(vec![0u8; 1 << 20]);
-        let with_big = ALLOCATOR.snapshot();
+        let with_big = snapshot();
         assert!(with_big.peak_bytes >= 1 << 20);
         drop(big);
-        ALLOCATOR.reset_peak();
-        let after = ALLOCATOR.snapshot();
+        reset_peak();
+        let after = snapshot();
         // The megabyte is gone and the peak no longer remembers it. (Other test threads only
         // allocate a few small blocks, far less than a megabyte.)
         assert!(after.peak_bytes + (1 << 19) < with_big.peak_bytes);
+    }
+
+    #[test]
+    fn a_thread_kept_apart_is_not_counted() {
+        // Other test threads may allocate meanwhile, so look at this thread's size only: a
+        // block of 3 MiB no other test allocates.
+        const SIZE: usize = 3 << 20;
+        let seen = std::thread::spawn(|| {
+            super::keep_this_thread_apart();
+            let before = snapshot();
+            let block = std::hint::black_box(vec![1u8; SIZE]);
+            let during = snapshot();
+            drop(block);
+            (before, during)
+        })
+        .join()
+        .unwrap();
+        let (before, during) = seen;
+        assert!(
+            during.current_bytes < before.current_bytes + SIZE as u64 / 2,
+            "{before:?} {during:?}"
+        );
     }
 }

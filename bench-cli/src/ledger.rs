@@ -13,7 +13,9 @@
 //! 3. `after_tick`: after the executor's next tick: `block_on` of a loop that yields until
 //!    every future whose cancel was asked for is dropped (one yield on ours; see
 //!    `scenarios/mod.rs`).
-//! 4. `after_shutdown`: after the executor's shutdown and the scheduler's drop.
+//! 4. `after_release` (the `husk` scenario only): after the registry that holds the parked
+//!    wakers let go of them.
+//! 5. `after_shutdown`: after the executor's shutdown and the scheduler's drop.
 //!
 //! Taking a moment reads atomics and copies the executor's `Stats`: it allocates nothing, so the
 //! ledger does not disturb what it measures.
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::alloc::{ALLOCATOR, HeapSnapshot};
+use crate::alloc::{self, HeapSnapshot};
 use crate::runtime::TaskCounts;
 use crate::sampling::{Reading, Sampler};
 
@@ -50,16 +52,21 @@ pub struct Moment {
     pub live_tasks: Option<u64>,
     /// Timer entries still registered (`None`: the runtime does not say).
     pub timers_live: Option<u64>,
+    /// Husks: task cells whose future is gone but whose memory is held (by a stray waker, a
+    /// handle): futures dropped minus cells freed (`None`: the runtime does not say).
+    #[serde(default)]
+    pub husks: Option<u64>,
+    /// The bytes the husks hold: exact where the executor counts them (ours:
+    /// `Stats::husk_bytes`); otherwise the live cells' exact bytes when every live cell is a
+    /// husk, 0 when there is none (`None`: otherwise, or the runtime does not say).
+    #[serde(default)]
+    pub husk_bytes: Option<u64>,
+    /// Husks still held by their `JoinHandle` (ours: `Stats::husks_with_handle`); the others are
+    /// held by wakers (or, until the next tick, a queue entry).
+    #[serde(default)]
+    pub husks_with_handle: Option<u64>,
     /// Heap bytes above the run's start (negative if the run freed older blocks).
     pub heap_bytes: i64,
-    /// Husks: cells whose future is dropped but whose memory is held (`None`: the runtime
-    /// does not say).
-    pub husks: Option<u64>,
-    /// The husks' bytes.
-    pub husk_bytes: Option<u64>,
-    /// Husks still held by their `JoinHandle`; the others are held by wakers (or, until the
-    /// next tick, a queue entry).
-    pub husks_with_handle: Option<u64>,
 }
 
 /// The heap figures of a run, relative to its start.
@@ -93,8 +100,25 @@ pub struct Moments {
     pub at_end: Moment,
     /// After the executor's next tick (every cancelled future dropped).
     pub after_tick: Moment,
+    /// After the registry let go of the parked wakers; `None` if the scenario parks none.
+    #[serde(default)]
+    pub after_release: Option<Moment>,
     /// After shutdown.
     pub after_shutdown: Moment,
+}
+
+/// What Python's garbage collector did after a run (asyncio only): `gc.get_count()` before
+/// and after the `gc.collect()` of the shutdown, and what that collection found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcFigures {
+    /// `gc.get_threshold()` during the run (`--gc-threshold`).
+    pub threshold: [u64; 3],
+    /// `gc.get_count()` right before the collection: objects tracked per generation.
+    pub count_before: [u64; 3],
+    /// `gc.get_count()` right after it.
+    pub count_after: [u64; 3],
+    /// What `gc.collect()` returned: unreachable objects it found (and freed).
+    pub collected: u64,
 }
 
 /// Tasks of a run, counted when the body returned unless the name says otherwise. `None`: the
@@ -150,6 +174,9 @@ pub struct Accounting {
     pub tasks: TaskFigures,
     /// Yields the scenario needed.
     pub yields: Yields,
+    /// The garbage collector's figures; `None` for a runtime without one (every Rust one).
+    #[serde(default)]
+    pub gc: Option<GcFigures>,
 }
 
 /// One run of one scenario: its wall times and its accounting.
@@ -183,13 +210,12 @@ pub struct Observations {
 impl Ledger {
     /// Opens a ledger: the peak is reset and the counters remembered. Call it first in a run.
     pub fn open() -> Ledger {
-        ALLOCATOR.reset_peak();
+        alloc::reset_peak();
         Ledger {
-            start: ALLOCATOR.snapshot(),
+            start: alloc::snapshot(),
             sampler: None,
         }
     }
-
     /// Opens a ledger that also samples the heap over time into `sampler`, whose buffer was
     /// allocated before this call: it is part of the baseline, never of the run's figures.
     /// The samples' clock starts now.
@@ -232,20 +258,32 @@ impl Ledger {
 
     /// Heap bytes above the start, now.
     pub fn heap_above_start(&self) -> i64 {
-        signed_difference(ALLOCATOR.snapshot().current_bytes, self.start.current_bytes)
+        signed_difference(alloc::snapshot().current_bytes, self.start.current_bytes)
     }
 
     /// The moment now, given the executor's counts.
     pub fn moment(&self, counts: TaskCounts) -> Moment {
+        let husks = counts.husks.or_else(|| {
+            counts
+                .tasks_freed
+                .map(|freed| counts.futures_dropped.saturating_sub(freed))
+        });
+        // Without an exact count: the live cells' bytes, when every live cell is a husk.
+        let when_all_are_husks = match (husks, counts.live_tasks, counts.live_task_bytes) {
+            (Some(0), _, _) => Some(0),
+            (Some(husks), Some(live), bytes) if husks == live => bytes,
+            _ => None,
+        };
+        let husk_bytes = counts.husk_bytes.or(when_all_are_husks);
         Moment {
             futures_dropped: counts.futures_dropped,
             tasks_freed: counts.tasks_freed,
             live_tasks: counts.live_tasks,
             timers_live: counts.timers_live,
-            heap_bytes: self.heap_above_start(),
-            husks: counts.husks,
-            husk_bytes: counts.husk_bytes,
+            husks,
+            husk_bytes,
             husks_with_handle: counts.husks_with_handle,
+            heap_bytes: self.heap_above_start(),
         }
     }
 
@@ -257,7 +295,7 @@ impl Ledger {
 
     /// Closes the ledger after shutdown and turns what the run observed into its figures.
     pub fn close(self, seen: Observations) -> Accounting {
-        let end = ALLOCATOR.snapshot();
+        let end = alloc::snapshot();
         let spawned = seen.at_end.spawned;
         let allocations = end.allocations - self.start.allocations;
         let peak_bytes = end.peak_bytes - self.start.current_bytes;
@@ -289,6 +327,7 @@ impl Ledger {
                 registered_at_end: seen.registered_at_end as u64,
             },
             yields: seen.yields,
+            gc: None,
         }
     }
 }

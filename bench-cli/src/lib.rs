@@ -13,21 +13,28 @@
 //! Reading order: `alloc.rs` (the counting allocator), `ledger.rs` (what is measured when),
 //! `runtime.rs` and `ours.rs` (what a scenario needs from a runtime), `peers/` (the same on
 //! tokio and smol), `scenarios/` (the four bodies and their driver), `asyncio.rs` (the same
-//! scenarios in Python, run as a child process), `report.rs` and `format.rs` (what is printed),
-//! `cli.rs` and `limits.rs` (what is refused, and why).
+//! scenarios in Python, run as a child process), `report.rs`, `meta.rs`, `compare.rs` and
+//! `format.rs` (what is reported, and how it is printed), `cli.rs` and `limits.rs` (what is
+//! refused, and why), `export.rs`, `interrupt.rs` and `progress.rs` (files written whole,
+//! signals, progress that does not disturb the figures).
 
 pub mod alloc;
 pub mod asyncio;
 pub mod cli;
+pub mod compare;
+pub mod export;
 pub mod format;
 pub mod holders;
+pub mod interrupt;
 pub mod ledger;
 pub mod limits;
+pub mod meta;
 pub mod observe;
 pub mod ours;
 #[cfg(feature = "peers")]
 pub mod peers;
 pub mod plot;
+pub mod progress;
 pub mod report;
 pub mod runtime;
 pub mod sampling;
@@ -39,4 +46,4 @@ pub mod work;
 /// The unit tests count through the same allocator as the binary.
 #[cfg(test)]
 #[global_allocator]
-static TEST_GLOBAL: alloc::Counted = alloc::Counted;
+static TEST_GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;

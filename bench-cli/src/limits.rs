@@ -1,15 +1,24 @@
 //! Will N tasks fit in this machine's memory? Answered before the measured runs allocate them.
 //!
 //! The estimate is measured, not guessed: before the real runs, every selected scenario runs once
-//! on a few tasks (the warm-up, see `main.rs`), and the largest peak heap per task seen there is
-//! the cost of one task on this build — cell, scheduler slot, timer entry, queue. N times that
-//! must fit in the memory the kernel says is available (`MemAvailable` in `/proc/meminfo`: free
-//! memory plus what it can reclaim without swapping). Where there is no `/proc/meminfo`, nothing
-//! is checked.
+//! on [`PROBE_TASKS`] tasks (the probe, see `main.rs`), and the largest peak heap per task seen
+//! there is the cost of one task on this build — cell, scheduler slot, timer entry, queue. N
+//! times that must fit in the memory the kernel says is available (`MemAvailable` in
+//! `/proc/meminfo`: free memory plus what it can reclaim without swapping). Where there is no
+//! `/proc/meminfo`, nothing is checked.
+//!
+//! Why 1 025 and not 1 024: the tables that grow with N (the scheduler's, the run queue) double
+//! their capacity when they fill up. At N = 2^k they are exactly full, their best case; at
+//! N = 2^k + 1 they have just doubled and are half empty, their worst case, which peaks about
+//! 7 % higher per task than 2^k (measured on ours at 2^14 and 2^14 + 1). A probe at 2^10 + 1 sees
+//! a table in its worst state, so its bytes per task bound every N above it.
 
 use std::fs;
 
 use crate::format::count;
+
+/// The probe's tasks: 2^10 + 1, a table's worst fill (see the module docs).
+pub const PROBE_TASKS: u64 = 1025;
 
 /// Where the kernel reports memory.
 const MEMINFO: &str = "/proc/meminfo";

@@ -20,7 +20,7 @@ use crate::peers::{Smol, Tokio};
 use crate::plot::{self, Chart, Line};
 use crate::runtime::{Runtime, RuntimeKind};
 use crate::sampling::{self, Sample, SampleRow, Sampler};
-use crate::scenarios::{Scenario, measure_sampled};
+use crate::scenarios::{Cancel, Scenario, measure_sampled};
 
 /// What a traced run says about its timings (on stderr, in the report and in the trace).
 pub const NOT_COMPARABLE: &str = "timings of a traced run are not comparable with an untraced \
@@ -92,14 +92,15 @@ impl Observer {
         runtime: RuntimeKind,
         scenario: Scenario,
         tasks: u64,
+        cancel: Cancel,
         keep: bool,
     ) -> Measurement {
         match runtime {
-            RuntimeKind::Ours => self.measure_on::<Ours>(runtime, scenario, tasks, keep),
+            RuntimeKind::Ours => self.measure_on::<Ours>(runtime, scenario, tasks, cancel, keep),
             #[cfg(feature = "peers")]
-            RuntimeKind::Tokio => self.measure_on::<Tokio>(runtime, scenario, tasks, keep),
+            RuntimeKind::Tokio => self.measure_on::<Tokio>(runtime, scenario, tasks, cancel, keep),
             #[cfg(feature = "peers")]
-            RuntimeKind::Smol => self.measure_on::<Smol>(runtime, scenario, tasks, keep),
+            RuntimeKind::Smol => self.measure_on::<Smol>(runtime, scenario, tasks, cancel, keep),
             other => unreachable!("{} does not run in this process", other.name()),
         }
     }
@@ -109,6 +110,7 @@ impl Observer {
         runtime: RuntimeKind,
         scenario: Scenario,
         tasks: u64,
+        cancel: Cancel,
         keep: bool,
     ) -> Measurement {
         let sampler = Sampler::new(tasks);
@@ -125,7 +127,7 @@ impl Observer {
         };
         #[cfg(not(feature = "trace"))]
         let attach = |_: &R| {};
-        let (measurement, sampler) = measure_sampled::<R>(scenario, tasks, sampler, attach);
+        let (measurement, sampler) = measure_sampled::<R>(scenario, tasks, cancel, sampler, attach);
         if keep {
             self.runs.push(Observed {
                 runtime: runtime.name(),

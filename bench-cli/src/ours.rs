@@ -7,12 +7,13 @@
 //! [`Runtime::shutdown`] show what the shutdown itself freed.
 
 use std::future::Future;
+use std::time::Duration;
 
 use executor::{Executor, Stats};
 use scheduler::{Work, WorkScheduler};
 
 use crate::runtime::{Runtime, TaskCounts};
-use crate::work::{self, WORK_SLEEP};
+use crate::work::{self, RcCycle, TIMEOUT, WORK_SLEEP, WorkKind};
 
 /// The `executor` crate's [`Executor`] with a [`WorkScheduler`].
 pub struct Ours {
@@ -34,12 +35,37 @@ impl Runtime for Ours {
         self.executor.block_on(future)
     }
 
-    fn register_work(&self) -> u64 {
-        // The closure captures nothing: `Work::new` stores it without an allocation of its own.
-        self.scheduler.register(Work::new(|| async {
-            work::note_first_poll();
-            executor::sleep(WORK_SLEEP).await;
-        }))
+    fn register(&self, kind: WorkKind) -> u64 {
+        // Each closure captures nothing: `Work::new` stores it without an allocation of its
+        // own. The study's work keeps a future of its own, so that the lessons' larger one does
+        // not change the study's cell.
+        match kind {
+            WorkKind::Sleep => self.scheduler.register(Work::new(|| async {
+                work::note_first_poll();
+                executor::sleep(WORK_SLEEP).await;
+            })),
+            WorkKind::Husk => self
+                .scheduler
+                .register(Work::new(|| lesson(WorkKind::Husk))),
+            WorkKind::Timeout => self
+                .scheduler
+                .register(Work::new(|| lesson(WorkKind::Timeout))),
+            WorkKind::Cycle => self
+                .scheduler
+                .register(Work::new(|| lesson(WorkKind::Cycle))),
+            WorkKind::CycleWeak => self
+                .scheduler
+                .register(Work::new(|| lesson(WorkKind::CycleWeak))),
+        }
+    }
+
+    fn spawn_detached(&self, kind: WorkKind) {
+        // Dropping our `JoinHandle` detaches the task: it runs on, and only shutdown ends it.
+        drop(self.executor.spawn(lesson(kind)));
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        executor::sleep(duration)
     }
 
     fn unregister(&self, index: u64) -> bool {
@@ -48,6 +74,16 @@ impl Runtime for Ours {
 
     fn stop(&self) {
         self.scheduler.stop();
+    }
+
+    const CANCELS_NOW: bool = true;
+
+    fn unregister_now(&self, index: u64) -> bool {
+        self.scheduler.unregister_now(index)
+    }
+
+    fn stop_now(&self) {
+        self.scheduler.stop_now();
     }
 
     fn registered(&self) -> usize {
@@ -79,6 +115,29 @@ impl Runtime for Ours {
     }
 }
 
+/// The lessons' works, one future type for every kind but the study's.
+async fn lesson(kind: WorkKind) {
+    work::note_first_poll();
+    match kind {
+        WorkKind::Sleep => executor::sleep(WORK_SLEEP).await,
+        WorkKind::Husk => {
+            work::park_waker().await;
+            executor::sleep(WORK_SLEEP).await;
+        }
+        WorkKind::Timeout => {
+            // The inner sleep loses: it is dropped when the `Timeout` resolves, and its timer
+            // entry with it.
+            let _ = executor::timeout(TIMEOUT, executor::sleep(WORK_SLEEP)).await;
+            work::note_timed_out();
+        }
+        WorkKind::Cycle | WorkKind::CycleWeak => {
+            let cycle = RcCycle::new(kind == WorkKind::CycleWeak);
+            executor::sleep(WORK_SLEEP).await;
+            drop(cycle);
+        }
+    }
+}
+
 /// The executor's [`Stats`], plus the works' own count of first polls.
 fn counts(stats: Stats) -> TaskCounts {
     TaskCounts {
@@ -91,6 +150,7 @@ fn counts(stats: Stats) -> TaskCounts {
         live_tasks: Some(stats.live_tasks),
         peak_live_tasks: Some(stats.peak_live_tasks),
         timers_live: Some(stats.timers_live),
+        live_task_bytes: Some(stats.live_task_bytes),
         husks: Some(stats.husks),
         husk_bytes: Some(stats.husk_bytes),
         husks_with_handle: Some(stats.husks_with_handle),

@@ -45,7 +45,7 @@ pub fn moment_label(moment: &str) -> &str {
         "after_cancel" => "cancel returned",
         "at_end" => "body returned",
         "after_tick" => "next tick",
-        "after_registry_released" | "registry_released" => "registry released",
+        "after_release" => "registry released",
         "after_shutdown" => "shutdown",
         other => other,
     }

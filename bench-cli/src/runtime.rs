@@ -9,6 +9,9 @@
 //! A runtime owns its executor and its scheduler, and is made fresh for every scenario run.
 
 use std::future::Future;
+use std::time::Duration;
+
+use crate::work::WorkKind;
 
 /// An executor with a work scheduler, as the scenarios use it.
 ///
@@ -28,13 +31,43 @@ pub trait Runtime: Sized {
 
     /// Registers one work ("sleep 1000 seconds") with the scheduler and returns its index.
     /// Only called from inside [`Runtime::block_on`].
-    fn register_work(&self) -> u64;
+    fn register_work(&self) -> u64 {
+        self.register(WorkKind::Sleep)
+    }
+
+    /// Registers one work of `kind` with the scheduler and returns its index. Only called from
+    /// inside [`Runtime::block_on`].
+    fn register(&self, kind: WorkKind) -> u64;
+
+    /// Spawns one work of `kind` outside the scheduler and lets go of its handle without
+    /// cancelling it: the task is detached, and only the executor's shutdown ends it.
+    fn spawn_detached(&self, kind: WorkKind);
+
+    /// The runtime's own sleep.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
 
     /// Unregisters (and so cancels) the work `index`; `false` if it was not registered.
     fn unregister(&self, index: u64) -> bool;
 
     /// Cancels every registered work and empties the scheduler.
     fn stop(&self);
+
+    /// Whether the runtime can cancel eagerly (`--cancel now`): drop the future inside the
+    /// cancelling call rather than on the next tick. Ours can (`JoinHandle::cancel_now`); tokio,
+    /// smol and asyncio cannot, and the report says "n/a" for them.
+    const CANCELS_NOW: bool = false;
+
+    /// [`Runtime::unregister`], dropping the future before it returns. Called only when
+    /// [`Runtime::CANCELS_NOW`].
+    fn unregister_now(&self, index: u64) -> bool {
+        self.unregister(index)
+    }
+
+    /// [`Runtime::stop`], dropping every future before it returns. Called only when
+    /// [`Runtime::CANCELS_NOW`].
+    fn stop_now(&self) {
+        self.stop();
+    }
 
     /// How many works the scheduler holds.
     fn registered(&self) -> usize;
@@ -88,6 +121,8 @@ pub struct TaskCounts {
     pub peak_live_tasks: Option<u64>,
     /// Timer entries registered right now.
     pub timers_live: Option<u64>,
+    /// The exact bytes of the live task cells.
+    pub live_task_bytes: Option<u64>,
     /// Husks: cells whose future is dropped but whose memory is still held.
     pub husks: Option<u64>,
     /// The husks' bytes.
@@ -150,6 +185,11 @@ impl RuntimeKind {
         RuntimeKind::ALL
             .into_iter()
             .find(|runtime| runtime.name() == name)
+    }
+
+    /// Whether it can cancel eagerly (`--cancel now`): ours alone.
+    pub fn cancels_now(self) -> bool {
+        self == RuntimeKind::Ours
     }
 
     /// Whether this build can run it: tokio and smol need the `peers` feature.

@@ -81,7 +81,8 @@ impl Sampler {
     /// [`Sampler::restart`] (or now).
     pub fn new(tasks: u64) -> Sampler {
         let every = (tasks / SAMPLES_PER_RUN).max(1);
-        let capacity = (tasks / every).min(SAMPLES_PER_RUN) as usize + SLACK;
+        // One row per due work (fewer than 2 × SAMPLES_PER_RUN), and the slack.
+        let capacity = tasks.div_ceil(every) as usize + SLACK;
         Sampler {
             start: Instant::now(),
             every,
@@ -222,7 +223,7 @@ mod tests {
 
     #[test]
     fn every_due_sample_and_the_moments_fit_in_the_buffer() {
-        for tasks in [1, 7, 100, 1000, 12_345, 100_000] {
+        for tasks in [1, 7, 100, 399, 1000, 12_345, 100_000] {
             let mut sampler = Sampler::new(tasks);
             for index in 0..tasks {
                 if sampler.is_due(index) {

@@ -51,7 +51,7 @@ fn non_numeric_tasks() {
 
 #[test]
 fn missing_tasks_value() {
-    assert!(refused(&["--tasks"]).contains("a value is required for '--tasks <N>'"));
+    assert!(refused(&["--tasks"]).contains("a value is required for '--tasks <N[,N...]>'"));
 }
 
 #[test]
@@ -178,4 +178,104 @@ fn a_refused_run_leaves_no_new_output_file_behind() {
     ]);
     assert!(!path.exists());
     fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_list_of_tasks_with_a_bad_n() {
+    assert!(refused(&["--tasks", "10,x"]).contains("positive whole number"));
+    assert!(refused(&["-n", "10,0,20"]).contains("must be at least 1"));
+    assert!(refused(&["-n", "10,-20"]).contains("not a negative one"));
+}
+
+#[test]
+fn negative_warmup() {
+    assert!(refused(&["--warmup", "-1"]).contains("not a negative one"));
+}
+
+#[test]
+fn a_compare_file_that_cannot_be_read_is_not_json_or_has_another_schema() {
+    let dir = scratch("compare");
+    let missing = dir.join("missing.json");
+    assert!(refused(&["--compare", missing.to_str().unwrap()]).contains("cannot read --compare"));
+    let garbage = dir.join("garbage.json");
+    fs::write(&garbage, "not json at all").unwrap();
+    assert!(
+        refused(&["--compare", garbage.to_str().unwrap()])
+            .contains("is not a JSON report of bench-cli")
+    );
+    let old = dir.join("old.json");
+    fs::write(&old, r#"{"schema_version": 2, "scenarios": []}"#).unwrap();
+    let message = refused(&["--compare", old.to_str().unwrap()]);
+    assert!(message.contains("has schema 2"), "{message}");
+    assert!(message.contains("reads schema 3"), "{message}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_exports_to_one_file() {
+    let message = refused(&["--export-json", "r.json", "--export-csv", "./r.json"]);
+    assert!(
+        message.contains("two reports would go to one file"),
+        "{message}"
+    );
+    assert!(refused(&["-o", "r.md", "--export-markdown", "r.md"]).contains("one file"));
+}
+
+#[test]
+fn an_export_that_cannot_be_written_is_refused_before_any_work() {
+    let message = refused(&[
+        "--tasks",
+        "100000000000000",
+        "--export-csv",
+        "/no/such/directory/r.csv",
+    ]);
+    assert!(message.contains("cannot write --export-csv"), "{message}");
+}
+
+#[test]
+fn a_python_that_is_missing_or_too_old() {
+    let dir = scratch("python");
+    let missing = dir.join("python9");
+    let message = refused(&[
+        "--runtime",
+        "asyncio",
+        "--python",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(message.contains("cannot run Python at"), "{message}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let old = dir.join("python3.8");
+        fs::write(&old, "#!/bin/sh\necho 3.8.10\n").unwrap();
+        fs::set_permissions(&old, fs::Permissions::from_mode(0o755)).unwrap();
+        let message = refused(&["--runtime", "asyncio", "--python", old.to_str().unwrap()]);
+        assert!(message.contains("needs Python 3.9 or later"), "{message}");
+        assert!(message.contains("is Python 3.8.10"), "{message}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unknown_cancel_mode_or_a_malformed_threshold() {
+    assert!(refused(&["--cancel", "soon"]).contains("valid ones are next-tick, now"));
+    for bad in ["700,10", "700,x,10", "700,10,10,10", "-1,0,0", ""] {
+        let message = refused(&["--gc-threshold", bad]);
+        assert!(message.contains("three whole numbers"), "{bad}: {message}");
+    }
+}
+
+#[test]
+fn an_unknown_scenario_lists_the_lessons_and_all() {
+    let message = refused(&["--scenario", "leak"]);
+    for valid in [
+        "husk",
+        "detach",
+        "timeout",
+        "cycle",
+        "cycle-weak",
+        "and all",
+    ] {
+        assert!(message.contains(valid), "{message}");
+    }
 }

@@ -19,12 +19,22 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/alias", Kind::Text),
     ("/summary", Kind::Text),
     ("/runtime", Kind::Text),
+    ("/n", Kind::Integer),
+    ("/time/body/times_s", Kind::Reals),
+    ("/time/body/mean_s", Kind::Real),
+    ("/time/body/stddev_s", Kind::Null),
     ("/time/body/median_s", Kind::Real),
     ("/time/body/min_s", Kind::Real),
     ("/time/body/max_s", Kind::Real),
+    ("/time/shutdown/times_s", Kind::Reals),
+    ("/time/shutdown/mean_s", Kind::Real),
+    ("/time/shutdown/stddev_s", Kind::Null),
     ("/time/shutdown/median_s", Kind::Real),
     ("/time/shutdown/min_s", Kind::Real),
     ("/time/shutdown/max_s", Kind::Real),
+    ("/time/total/times_s", Kind::Reals),
+    ("/time/total/mean_s", Kind::Real),
+    ("/time/total/stddev_s", Kind::Null),
     ("/time/total/median_s", Kind::Real),
     ("/time/total/min_s", Kind::Real),
     ("/time/total/max_s", Kind::Real),
@@ -36,9 +46,12 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/heap/frees", Kind::Integer),
     ("/heap/allocations_per_task", Kind::RealOrNull),
     ("/heap/peak_bytes_per_task", Kind::RealOrNull),
+    ("/heap/fixed_bytes", Kind::Integer),
+    ("/heap/marginal_bytes_per_task", Kind::RealOrNull),
     ("/moments/after_cancel", Kind::MomentOrNull),
     ("/moments/at_end", Kind::Moment),
     ("/moments/after_tick", Kind::Moment),
+    ("/moments/after_release", Kind::MomentOrNull),
     ("/moments/after_shutdown", Kind::Moment),
     ("/tasks/spawned", Kind::Integer),
     ("/tasks/polled", Kind::Integer),
@@ -57,6 +70,9 @@ const SCENARIO_FIELDS: &[(&str, Kind)] = &[
     ("/yields/catch_up", Kind::Integer),
     ("/verdict/heap_back_to_start", Kind::Bool),
     ("/verdict/bytes_not_returned", Kind::Integer),
+    ("/verdict/leak_is_the_lesson", Kind::Bool),
+    // Ours has no garbage collector.
+    ("/gc", Kind::Null),
     ("/repeats_identical", Kind::Bool),
     // Ours alone: no peer to compare.
     ("/ratio_to_ours", Kind::Null),
@@ -67,16 +83,18 @@ const MOMENT_FIELDS: [&str; 8] = [
     "tasks_freed",
     "live_tasks",
     "timers_live",
-    "heap_bytes",
     "husks",
     "husk_bytes",
     "husks_with_handle",
+    "heap_bytes",
 ];
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Text,
     Real,
+    /// A list of one or more times.
+    Reals,
     RealOrNull,
     Integer,
     Bool,
@@ -89,6 +107,9 @@ fn assert_kind(value: &Value, kind: Kind, path: &str) {
     let ok = match kind {
         Kind::Text => value.is_string(),
         Kind::Real => value.is_f64() && value.as_f64().unwrap() >= 0.0,
+        Kind::Reals => value
+            .as_array()
+            .is_some_and(|items| !items.is_empty() && items.iter().all(Value::is_f64)),
         Kind::RealOrNull => value.is_null() || value.is_f64(),
         Kind::Integer => value.is_i64() || value.is_u64(),
         Kind::Bool => value.is_boolean(),
@@ -118,11 +139,31 @@ fn leaves(value: &Value) -> usize {
 #[test]
 fn json_has_the_schema_version_and_every_field_of_every_scenario() {
     let report = report(&["--tasks", "20"]);
-    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["schema_version"], 3);
     assert_eq!(report["runtimes"], serde_json::json!(["ours"]));
     assert_eq!(report["tasks"], 20);
+    assert_eq!(report["sweep"], serde_json::json!([20]));
     assert_eq!(report["repeat"], 1);
-    assert_eq!(report.as_object().unwrap().len(), 6, "with the samples");
+    assert_eq!(
+        report["warmup"],
+        serde_json::json!({"probe_tasks": 1025, "runs": 0})
+    );
+    assert!(report["growth"].is_null(), "one N: no growth table");
+    assert!(report["comparison"].is_null());
+    let meta = report["meta"].as_object().unwrap();
+    let names: Vec<&str> = meta.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "version", "commit", "rustc", "profile", "os", "cpu", "python", "date"
+        ]
+    );
+    assert!(meta["python"].is_null(), "asyncio did not run");
+    assert_eq!(meta["profile"], "debug", "the tests run the debug build");
+    assert_eq!(report["cancel"], "next-tick");
+    assert_eq!(report["not_applicable"], serde_json::json!([]));
+    assert!(report["samples"].is_array(), "the heap over time");
+    assert_eq!(report.as_object().unwrap().len(), 13, "with the samples");
 
     let scenarios = report["scenarios"].as_array().unwrap();
     let names: Vec<(&str, &str)> = scenarios
@@ -139,8 +180,9 @@ fn json_has_the_schema_version_and_every_field_of_every_scenario() {
                 .unwrap_or_else(|| panic!("{} has no {path}", scenario["name"]));
             assert_kind(value, kind, path);
         }
-        // Fields listed above, with a null `after_cancel` counted as one leaf.
-        let listed = SCENARIO_FIELDS.len() - 4 + 3 * MOMENT_FIELDS.len();
+        // Fields listed above, with a null `after_cancel` counted as one leaf (`after_release`
+        // is null in the study's four).
+        let listed = SCENARIO_FIELDS.len() - 5 + 3 * MOMENT_FIELDS.len() + 1;
         let expected = if scenario["moments"]["after_cancel"].is_null() {
             listed + 1
         } else {
@@ -170,6 +212,16 @@ fn repeated_runs_count_exactly_the_same() {
             body["max_s"].as_f64().unwrap(),
         );
         assert!(min <= median && median <= max, "{body}");
+        let times: Vec<f64> = body["times_s"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_f64().unwrap())
+            .collect();
+        assert_eq!(times.len(), 3, "every run's time");
+        let mean = times.iter().sum::<f64>() / 3.0;
+        assert!((body["mean_s"].as_f64().unwrap() - mean).abs() < 1e-12);
+        assert!(body["stddev_s"].as_f64().unwrap() >= 0.0, "{body}");
     }
 }
 
@@ -248,23 +300,22 @@ fn csv_has_one_line_per_scenario_with_the_json_fields_as_columns() {
 #[test]
 fn table_and_markdown_show_every_scenario_and_the_verdict() {
     for format in ["table", "markdown"] {
-        let output = run(&["--tasks", "20", "--format", format]);
+        let output = run(&["--tasks", "20", "--format", format, "--details"]);
         assert!(output.status.success(), "{format}");
         let text = String::from_utf8(output.stdout).unwrap();
         for (name, alias) in SCENARIOS {
-            assert!(
-                text.contains(&format!("{name} ({alias})")),
-                "{format}: {text}"
-            );
+            let shown = match format {
+                "table" => format!(" {name} "),
+                _ => format!("{name} {alias}"),
+            };
+            assert!(text.contains(&shown), "{format}: {text}");
         }
-        assert!(
-            text.contains("heap back to start after shutdown"),
-            "{format}"
-        );
+        assert!(text.contains("heap back to start"), "{format}");
         assert!(text.contains("N = 20 tasks"), "{format}");
     }
     let markdown =
-        String::from_utf8(run(&["--tasks", "20", "--format", "markdown"]).stdout).unwrap();
+        String::from_utf8(run(&["--tasks", "20", "--format", "markdown", "--details"]).stdout)
+            .unwrap();
     assert!(markdown.contains("|---|---:|---:|---:|---:|"), "{markdown}");
 }
 

@@ -202,7 +202,7 @@ fn an_unwritable_plot_or_trace_is_refused_before_any_work() {
     for flag in ["--plot", "--trace"] {
         let output = run(&[flag, "/nonexistent-dir/x.out", "--tasks", "10"]);
         assert_eq!(output.status.code(), Some(2), "{flag}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = common::stderr(&output);
         assert_eq!(stderr.lines().count(), 1, "{flag}: one line: {stderr:?}");
         assert!(stderr.contains(flag), "{flag}: {stderr:?}");
     }

@@ -11,8 +11,10 @@
 //! - `spawn_n_then_cancel_all/N`: N spawns, one tick (all N register their timers), cancel
 //!   all N, one tick (all N are dropped and freed). Reported per task (throughput = N).
 //! - `spawn_n_then_cancel_all_outside_run_loop/N`: the same, but `cancel` is called while no
-//!   executor is running on the thread. There a cancelled task cannot go into the local queue;
-//!   it takes the remote path (remote queue push, then unpark), like a wake from another thread.
+//!   executor is running on the thread. The thread-local then names no executor, so each cancel
+//!   finds its task's executor through `Shared::owner_core` (this is its owning thread) and still
+//!   goes into the local queue, without touching the remote queue or the parker (the allocation
+//!   test `wakes_and_cancels_between_block_on_calls_allocate_nothing` checks that path).
 //!
 //! - `spawn_n_then_cancel_now_all/N`: N spawns, one tick, then `cancel_now` and drop each
 //!   handle: [F] and [M] inside the loop, no second tick. Reported per task.
@@ -101,7 +103,8 @@ fn spawn_n_then_cancel_all(c: &mut Criterion) {
     spawn_n_then_cancel_all_with(c, "spawn_n_then_cancel_all", &[1_000, 100_000], false);
 }
 
-/// The same with `cancel` called outside `block_on`: every cancel takes the remote path.
+/// The same with `cancel` called outside `block_on`: every cancel finds the local queue through
+/// `Shared::owner_core` instead of the thread-local.
 fn spawn_n_then_cancel_all_outside_run_loop(c: &mut Criterion) {
     spawn_n_then_cancel_all_with(
         c,

@@ -54,7 +54,10 @@
 //!    timer entries as they are dropped. The task becomes `COMPLETE`.
 //! 4. The drop is counted in [`Stats`] — if the executor still exists: a destructor may own,
 //!    and so drop, the task's very executor; nothing after step 3 touches the executor's core
-//!    without looking it up again. Then the owned list's reference is released, and a waker
+//!    without looking it up again. If a destructor woke the task itself on this thread (a
+//!    future holding both ends of a channel does, when its sender's drop wakes its receiver),
+//!    the wake queued it in the local run queue before `COMPLETE` was set: that entry is
+//!    unlinked and released too. Then the owned list's reference is released, and a waker
 //!    stored by someone who awaited the handle earlier is woken.
 //!
 //! After that the cell is held only by the handle (R3), by wakers someone kept (R4) and, if
@@ -70,15 +73,65 @@
 //! *inside* the call. A caller must treat `cancel_now` like any other call out to user code:
 //! hold no `RefCell` borrow across it, finish its own bookkeeping first (take the entry out of
 //! its table, then cancel), and expect the destructor to call back into it. The scheduler's
-//! `unregister_now` and `stop_now` follow exactly those rules (its rules R1–R4).
+//! `unregister_now` and `stop_now` follow exactly those rules (its rules S1–S4).
 //!
 //! [`JoinHandle::cancel`]: crate::JoinHandle::cancel
 //! [`Stats`]: crate::Stats
 
+use crate::core::Core;
+use crate::join::JoinHandle;
 use crate::state::TransitionToDropping;
 use crate::task::Header;
 use crate::trace;
 use std::ptr::NonNull;
+
+impl<T> JoinHandle<T> {
+    /// Cancels the task and drops its future **before returning**, when that is safe; returns
+    /// whether this call dropped it.
+    ///
+    /// - The task is idle, queued or never polled (the call comes from outside any executor,
+    ///   from the `block_on` future, from another task's poll or from a destructor): \[F\] the
+    ///   future's destructor runs inside this call, its timer entries go with it, the task
+    ///   leaves the executor's bookkeeping (its list of live tasks, its local run queue, the
+    ///   table of join wakers) and is never polled again. Returns `true`. Awaiting the handle
+    ///   then gives `Err(e)` with `e.is_cancelled()` — or `e.is_panic()` if the destructor
+    ///   panicked: that panic is caught and never escapes this call.
+    /// - The task is inside its own poll (it cancels itself), or its future is being dropped
+    ///   further up this thread's stack: does what [`cancel`](Self::cancel) does (the future is
+    ///   dropped right after that poll) and returns `false`.
+    /// - The task has completed: returns `false`; the output is kept for the handle.
+    ///
+    /// If the handle is dropped right after a `true`, the task's cell is freed at once (\[M\]),
+    /// with no tick in between — unless a `Waker` of the task is kept somewhere (the cell is then
+    /// a husk until that waker goes), or a wake from another thread has queued the task in the
+    /// executor's remote queue (then the cell goes when the executor next takes in remote wakes,
+    /// or at its shutdown). A task in the local run queue is unlinked from it, which costs a walk
+    /// of the queue up to the task — also when it got there during the drop, because a
+    /// destructor woke the task itself.
+    ///
+    /// Because destructors run inside it, the caller must not hold a borrow (a `RefCell` guard,
+    /// a half-updated table) that a destructor could need: see `cancel_now.rs` for the rules,
+    /// and the scheduler's `unregister_now` and `stop_now` for callers that follow them.
+    ///
+    /// ```
+    /// use executor::{Executor, sleep};
+    /// use std::time::Duration;
+    ///
+    /// let ex = Executor::new();
+    /// let sleeper = ex.spawn(async { sleep(Duration::from_secs(1000)).await });
+    /// ex.block_on(executor::yield_now()); // first poll: the sleep registers its timer entry
+    /// assert_eq!(ex.stats().timers_live, 1);
+    /// assert!(sleeper.cancel_now()); // [F] here, and the timer entry with it
+    /// assert_eq!((ex.stats().futures_dropped, ex.stats().timers_live), (1, 0));
+    /// drop(sleeper); // [M] here: no tick needed
+    /// assert_eq!((ex.stats().tasks_freed, ex.stats().live_tasks), (1, 0));
+    /// ```
+    pub fn cancel_now(&self) -> bool {
+        trace::cancel_by_handle(self.header());
+        // SAFETY: this handle holds its reference for the whole call, on this thread (`!Send`).
+        unsafe { cancel_now(self.raw()) }
+    }
+}
 
 /// Cancels the task at `ptr` and, unless its future is in hand or gone, drops the future now.
 /// Returns `true` if this call dropped the future. See the module docs.
@@ -93,15 +146,12 @@ pub(crate) unsafe fn cancel_now(ptr: NonNull<Header>) -> bool {
         TransitionToDropping::Complete | TransitionToDropping::InHand => return false,
         TransitionToDropping::Drop { queued } => queued,
     };
-    // Step 2. The task had not completed, so its executor's core is alive: shutdown completes
-    // every task before the core is freed.
-    let core = header
-        .shared
-        .home()
+    // Step 2. The task had not completed, so its executor's core is alive (rule C1).
+    let core = Core::home_of(&header.shared)
         .expect("the executor of a task that has not completed is alive");
-    // SAFETY: `home` may be dereferenced on the owning thread while a task of the executor has
-    // not completed; the handle is `!Send`, so this is the owning thread. The reference ends
-    // with this statement, before any user code runs. We claimed the future just now (RUNNING).
+    // SAFETY: C1 (`core.rs`): the task has not completed; the handle is `!Send`, so this is the
+    // owning thread. The reference ends with this statement, before any user code runs. We
+    // claimed the future just now (RUNNING).
     let (list_ref, join_waker) = unsafe { core.as_ref().release_for_cancel_now(ptr, queued) };
     // Step 3: [F]. The destructor's panic is caught inside.
     // SAFETY: the future is still there and ours: we set RUNNING on a task that was neither
@@ -112,9 +162,16 @@ pub(crate) unsafe fn cancel_now(ptr: NonNull<Header>) -> bool {
     debug_assert!(before.has(crate::state::JOIN_INTEREST), "{before:?}");
     header.shared.husk_with_handle_made(); // the handle, alive, now holds a husk
     // Step 4. The destructor may have dropped the executor itself: look the core up again.
-    if let Some(core) = header.shared.home() {
+    if let Some(core) = Core::home_of(&header.shared) {
         // SAFETY: non-null, so not freed; owning thread; no user code runs while we use it.
-        unsafe { core.as_ref() }.count_drop(header, outcome);
+        let core = unsafe { core.as_ref() };
+        core.count_drop(header, outcome);
+        // A wake during the drop (a destructor that woke this very task, on this thread) queued
+        // it again before `COMPLETE` closed the door to wakes: release that entry too, or it
+        // would keep the cell until the run loop next pops it.
+        if before.has(crate::state::SCHEDULED) {
+            core.discard_local_entry(ptr);
+        }
     }
     // The handle still holds its reference, so this does not free the cell.
     drop(list_ref);

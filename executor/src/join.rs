@@ -3,7 +3,7 @@
 //! The handle is one reference to the cell (R3 in `state.rs`) plus the `JOIN_INTEREST` bit.
 //!
 //! - **Await**: a pending poll stores the caller's waker in the join-waker table of the task's
-//!   executor (a map in its core, keyed by task, reached through `Shared::home`); when the task
+//!   executor (a map in its core, keyed by task, reached through `Core::home_of`); when the task
 //!   completes the run loop takes that waker out and wakes it. A handle that is never awaited
 //!   never touches the table. A ready poll moves the output out of the cell (and sets
 //!   `OUTPUT_GONE`: the stage now holds nothing).
@@ -22,8 +22,8 @@
 //!   running.
 //!
 //! The table is only touched while the task has not completed. That is what makes the core
-//! reachable: `Shared::home` may be dereferenced on the owning thread while a task of that
-//! executor has not completed (shutdown completes every task before it frees the core). It is
+//! reachable: `Core::home_of` may be dereferenced on the owning thread while a task of that
+//! executor has not completed (rule C1 in `core.rs`). It is
 //! also all that is needed: completion removes the task's entry, and a handle that sees
 //! `COMPLETE` set has nothing in the table. The table is never borrowed while user code runs:
 //! a waker is cloned before, and a replaced or removed one dropped after, the table access.
@@ -32,18 +32,64 @@
 //! ordinary future: any executor on that thread may await it, also after the task's own
 //! executor has shut down (shutdown resolves it to cancelled).
 
-use crate::context;
+use crate::core::{Core, schedule};
 use crate::error::JoinError;
-use crate::executor::Core;
-use crate::state::COMPLETE;
+use crate::state::{COMPLETE, Schedule};
 use crate::task::{Header, TaskId, TaskRef};
 use crate::trace;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
+
+/// The join-waker table: the waker of whoever awaits a task's `JoinHandle`, by task, woken when
+/// the task completes. One per executor, in its core.
+///
+/// A side table rather than a header field: only handles that are actually awaited (and
+/// pending) have an entry, so a task nobody awaits pays no bytes for it, and while no handle at
+/// all is awaited, completing or detaching a task hashes nothing (see [`JoinWakers::take`]). It
+/// is an ordinary `HashMap`: it allocates at the first await, grows with the number of handles
+/// awaited at the same time and keeps its capacity. Entries exist only for tasks that have not
+/// completed (`finish` removes a task's entry as it completes it); the table is borrowed only
+/// inside these methods, which run no user code.
+pub(crate) struct JoinWakers(RefCell<HashMap<NonNull<Header>, Waker>>);
+
+impl JoinWakers {
+    pub(crate) fn new() -> JoinWakers {
+        JoinWakers(RefCell::new(HashMap::new()))
+    }
+
+    /// `JoinHandle::poll`: whether the task at `ptr` already has a join waker that would wake
+    /// the same task as `waker`, so the handle need not clone it.
+    pub(crate) fn has(&self, ptr: NonNull<Header>, waker: &Waker) -> bool {
+        self.0
+            .borrow()
+            .get(&ptr)
+            .is_some_and(|stored| stored.will_wake(waker))
+    }
+
+    /// `JoinHandle::poll`: makes `waker` the one woken when the task at `ptr` completes, and
+    /// returns the one it replaces, for the caller to drop once the table is released. The task
+    /// must not have completed: only `finish` removes entries.
+    pub(crate) fn set(&self, ptr: NonNull<Header>, waker: Waker) -> Option<Waker> {
+        self.0.borrow_mut().insert(ptr, waker)
+    }
+
+    /// `finish`, `cancel_now`, or `JoinHandle`'s drop: takes the task's join waker out of the
+    /// table, if it has one. Looks at the table only if it is not empty, so when no handle is
+    /// being awaited this hashes nothing.
+    pub(crate) fn take(&self, ptr: NonNull<Header>) -> Option<Waker> {
+        let mut table = self.0.borrow_mut();
+        if table.is_empty() {
+            return None;
+        }
+        table.remove(&ptr)
+    }
+}
 
 /// An owned permission to await, cancel or detach a spawned task.
 ///
@@ -73,7 +119,12 @@ impl<T> JoinHandle<T> {
         }
     }
 
-    fn header(&self) -> &Header {
+    /// The task this handle refers to (its reference stays with the handle).
+    pub(crate) fn raw(&self) -> NonNull<Header> {
+        self.raw
+    }
+
+    pub(crate) fn header(&self) -> &Header {
         // SAFETY: the handle owns a reference (R3), so the cell is alive.
         unsafe { self.raw.as_ref() }
     }
@@ -85,29 +136,26 @@ impl<T> JoinHandle<T> {
     fn with_core<R>(&self, f: impl FnOnce(&Core) -> R) -> R {
         let header = self.header();
         debug_assert!(!header.state.load().has(COMPLETE));
-        let core = header
-            .shared
-            .home()
+        let core = Core::home_of(&header.shared)
             .expect("the executor of a task that has not completed is alive");
-        // SAFETY: `home` may be dereferenced on the owning thread while a task of its executor
-        // has not completed. The handle is `!Send`, so this is the owning thread. The task had
-        // not completed when the caller looked, and it cannot have completed since: tasks are
-        // completed on this thread, by the run loop or shutdown, and no user code ran in
-        // between. The reference does not outlive `f`, which runs no user code either.
+        // SAFETY: C1 (`core.rs`): the handle's task had not completed when the caller
+        // looked, and cannot have since (tasks complete on this thread, and no user code ran in
+        // between); the handle is `!Send`, so this is the owning thread. The reference does not
+        // outlive `f`, which runs no user code either.
         f(unsafe { core.as_ref() })
     }
 
     /// A pending poll: makes `waker` the one woken when the task completes. Returns `false`, and
     /// registers nothing, if the task completed meanwhile (cloning a waker runs its code).
     fn register(&self, waker: &Waker) -> bool {
-        if self.with_core(|core| core.has_join_waker(self.raw, waker)) {
+        if self.with_core(|core| core.join_wakers().has(self.raw, waker)) {
             return true;
         }
         let waker = waker.clone();
         if self.header().state.load().has(COMPLETE) {
             return false;
         }
-        let replaced = self.with_core(|core| core.set_join_waker(self.raw, waker));
+        let replaced = self.with_core(|core| core.join_wakers().set(self.raw, waker));
         drop(replaced); // outside the table: dropping a waker runs its code
         true
     }
@@ -119,55 +167,16 @@ impl<T> JoinHandle<T> {
     /// [`cancel_now`](Self::cancel_now).
     pub fn cancel(&self) {
         trace::cancel_by_handle(self.header());
-        if self.header().state.transition_to_cancelled() {
-            // SAFETY: the transition set SCHEDULED and added the queue entry's reference (R2).
-            context::schedule(unsafe { TaskRef::from_raw(self.raw) });
+        match self.header().state.transition_to_cancelled() {
+            Schedule::Push => {
+                // SAFETY: the transition set SCHEDULED and added the queue entry's reference
+                // (R2), which we hand to the queue.
+                schedule(unsafe { TaskRef::from_raw(self.raw) });
+            }
+            // Queued, running or already cancelled: the run loop will see the flag. Complete:
+            // the output stays.
+            Schedule::AlreadyQueued | Schedule::Complete => {}
         }
-    }
-
-    /// Cancels the task and drops its future **before returning**, when that is safe; returns
-    /// whether this call dropped it.
-    ///
-    /// - The task is idle, queued or never polled (the call comes from outside any executor,
-    ///   from the `block_on` future, from another task's poll or from a destructor): \[F\] the
-    ///   future's destructor runs inside this call, its timer entries go with it, the task
-    ///   leaves the executor's bookkeeping (its list of live tasks, its local run queue, the
-    ///   table of join wakers) and is never polled again. Returns `true`. Awaiting the handle
-    ///   then gives `Err(e)` with `e.is_cancelled()` — or `e.is_panic()` if the destructor
-    ///   panicked: that panic is caught and never escapes this call.
-    /// - The task is inside its own poll (it cancels itself), or its future is being dropped
-    ///   further up this thread's stack: does what [`cancel`](Self::cancel) does (the future is
-    ///   dropped right after that poll) and returns `false`.
-    /// - The task has completed: returns `false`; the output is kept for the handle.
-    ///
-    /// If the handle is dropped right after a `true`, the task's cell is freed at once (\[M\]),
-    /// with no tick in between — unless a `Waker` of the task is kept somewhere (the cell is then
-    /// a husk until that waker goes), or a wake from another thread has queued the task in the
-    /// executor's remote queue (then the cell goes when the executor next takes in remote wakes,
-    /// or at its shutdown). A task in the local run queue is unlinked from it, which costs a walk
-    /// of the queue up to the task.
-    ///
-    /// Because destructors run inside it, the caller must not hold a borrow (a `RefCell` guard,
-    /// a half-updated table) that a destructor could need: see `cancel_now.rs` for the rules,
-    /// and the scheduler's `unregister_now` and `stop_now` for callers that follow them.
-    ///
-    /// ```
-    /// use executor::{Executor, sleep};
-    /// use std::time::Duration;
-    ///
-    /// let ex = Executor::new();
-    /// let sleeper = ex.spawn(async { sleep(Duration::from_secs(1000)).await });
-    /// ex.block_on(executor::yield_now()); // first poll: the sleep registers its timer entry
-    /// assert_eq!(ex.stats().timers_live, 1);
-    /// assert!(sleeper.cancel_now()); // [F] here, and the timer entry with it
-    /// assert_eq!((ex.stats().futures_dropped, ex.stats().timers_live), (1, 0));
-    /// drop(sleeper); // [M] here: no tick needed
-    /// assert_eq!((ex.stats().tasks_freed, ex.stats().live_tasks), (1, 0));
-    /// ```
-    pub fn cancel_now(&self) -> bool {
-        trace::cancel_by_handle(self.header());
-        // SAFETY: this handle holds its reference for the whole call, on this thread (`!Send`).
-        unsafe { crate::cancel_now::cancel_now(self.raw) }
     }
 
     /// Whether the task's future is gone (completed, cancelled and dropped, or panicked).
@@ -215,7 +224,7 @@ impl<T> Drop for JoinHandle<T> {
         let waker = if header.state.load().has(COMPLETE) {
             None
         } else {
-            self.with_core(|core| core.take_join_waker(self.raw))
+            self.with_core(|core| core.join_wakers().take(self.raw))
         };
         let before = header.state.unset_join_interest();
         trace::handle_dropped(header);

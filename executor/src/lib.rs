@@ -86,21 +86,74 @@
 //!
 //! # Timeouts
 //!
-//! [`timeout`] wraps a future with a deadline on the executor's own timer: the `Timeout` holds
+//! [`timeout()`] wraps a future with a deadline on the executor's own timer: the `Timeout` holds
 //! a [`Sleep`] (its entry, counted by `Stats::timers_live`) next to the inner future. The inner
 //! future is polled first; on the deadline it is dropped as the `Timeout` resolves to
 //! `Err(`[`Elapsed`]`)`; when it wins, the entry is unlinked in that same poll (`timeout.rs`).
 //!
 //! # Reading order
 //!
-//! `state.rs` (the state word and who holds a reference), `task.rs` (the cell, drop vs free),
-//! `waker.rs` (the vtable), `queue.rs` and `owned.rs` (intrusive lists), `context.rs` (where a
-//! wake goes), `shared.rs` and `park.rs` (wakes from other threads, the race with shutdown),
-//! `executor.rs` (run loop and shutdown), `join.rs`, `cancel_now.rs` (the eager cancel) and
-//! `error.rs`, `clock.rs`, `timer.rs` (the wheel), `slim_waker.rs` (a waker in one word),
-//! `sleep.rs` (the entry inside the future) and `timeout.rs` (a deadline around a future),
-//! `yield_now.rs`, `stats.rs`; `loom.rs` is the facade the loom models swap in; `trace.rs` (the
-//! lifecycle trace, behind the `trace` feature) comes last, as an observer of all the rest.
+//! **First reading: the lesson.** Where a task's bytes live, who holds them, and the moments
+//! \[A\], \[F\] and \[M\].
+//!
+//! 1. `state.rs` — the state word: flag bits, the reference count, and who holds a reference
+//!    (rules R1–R4).
+//! 2. `task.rs` — the cell: header + stage; *drop the future* (\[F\]) vs *free the cell* (\[M\]).
+//! 3. `waker.rs` — the `RawWakerVTable` and what each function does to the count.
+//! 4. `queue.rs`, `owned.rs` — the intrusive run queue (rule Q1) and the list of live futures
+//!    (rule O1).
+//! 5. `core.rs` — what the executor's core holds (rule C1), which core runs on this thread and
+//!    where a wake goes; `shared.rs`, `park.rs` — wakes from other threads, parking, the race
+//!    with shutdown.
+//! 6. `executor.rs` (the public façade) and `run_loop.rs` — `block_on`, a task's turn, cancel
+//!    as the run loop sees it, shutdown.
+//! 7. `join.rs`, `cancel_now.rs`, `error.rs` — await, cancel, cancel now, detach; why a task
+//!    has no output.
+//! 8. `sleep.rs` and `entry.rs` — the timer entry inside the future, unlinked when
+//!    it is dropped.
+//!
+//! **Second reading: what each byte-saving design buys and costs.** Each was kept over a
+//! plainer one because what it buys is measured (`tests/tests/budget.rs`, the allocation tests,
+//! the criterion benches).
+//!
+//! 9. `slim_waker.rs` — a timer entry's waker in one word: buys 8 B in every sleeping task;
+//!    costs a tagged pointer, and a small box when a waker that is not the executor's own (a
+//!    `FuturesUnordered`'s, say) polls the `Sleep`.
+//! 10. `wheel.rs` and `clock.rs` — a hierarchical wheel of fixed list heads and a `u64`
+//!     deadline: buys no timer storage at all per sleep (the entry is in the `Sleep`) and 8 B
+//!     of deadline; costs millisecond ticks (never early, up to a tick late), up to five
+//!     wake-ups that only move entries down for a far deadline, and a `!Unpin` `Sleep`.
+//! 11. The tagless stage in `task.rs` and the 32-bit state word and id in `state.rs`: buys
+//!     8 + 8 B per task; costs that the state word alone says which stage field is live, task
+//!     ids that wrap after 2^32 spawns, and a reference count capped at about 33 million (2^25).
+//! 12. The join-waker table in `join.rs`: buys 16 B per task (no waker slot in the header);
+//!     costs a hash lookup for a handle that is awaited while pending, and a table that
+//!     allocates at the first such await and keeps its capacity.
+//!
+//! Then `timeout.rs` (a deadline around a future), `yield_now.rs` and `stats.rs`; `loom.rs` is
+//! the facade the loom models swap in; `trace.rs` (the lifecycle trace, behind the `trace`
+//! feature) comes last, as an observer of all the rest.
+//!
+//! Alongside the first reading, run the chapters in `examples/`, in this order: each prints
+//! `Stats` and the heap at every step, marked \[A\], \[F\] and \[M\]. `spawn_and_free`,
+//! `cancel_before_first_poll`, `cancel_while_sleeping`, `husk`, `detached_and_shutdown`,
+//! `cancel_now` (`cargo run --release -p executor --example NAME`).
+//!
+//! # Rules
+//!
+//! Each invariant the `unsafe` code rests on is stated once, numbered, and cited by its name
+//! wherever it is used:
+//!
+//! - **R1–R4** (`state.rs`): who holds a reference to a task cell — the owned list, a run-queue
+//!   entry, the `JoinHandle`, each waker.
+//! - **Q1** (`queue.rs`): a task is in at most one run queue, only while `SCHEDULED` is set.
+//! - **O1** (`owned.rs`): a task is in the owned list from spawn until its future is dropped.
+//! - **C1** (`core.rs`): the core outlives every task that has not completed and every
+//!   registered timer entry.
+//! - **W1** (`entry.rs`): every pointer the wheel holds is to a registered, pinned entry.
+//!
+//! The scheduler's rules have prefixes of their own: S1–S5 (re-entrancy) and T1–T5 (its
+//! table's capacity).
 //!
 //! # Example
 //!
@@ -110,20 +163,21 @@
 //!
 //! let ex = Executor::new();
 //! let sleeper = ex.spawn(async { sleep(Duration::from_secs(1000)).await; 1 });
-//! let stats = ex.block_on(async {
+//! let err = ex.block_on(async {
 //!     yield_now().await;          // the sleeper takes its first poll and registers a timer
 //!     sleeper.cancel();           // asks; nothing is dropped yet
 //!     yield_now().await;          // the run loop drops the future: its timer entry goes too
 //!     sleeper.await.unwrap_err()  // the handle reports the cancel...
 //! });
-//! assert!(stats.is_cancelled());
+//! assert!(err.is_cancelled());    // ...as an error, not a panic
 //! let stats = ex.shutdown();
 //! assert_eq!((stats.futures_dropped, stats.tasks_freed, stats.timers_live), (1, 1, 0));
 //! ```
 
 mod cancel_now;
 mod clock;
-mod context;
+mod core;
+mod entry;
 mod error;
 mod executor;
 mod join;
@@ -131,6 +185,7 @@ mod loom;
 mod owned;
 mod park;
 mod queue;
+mod run_loop;
 mod shared;
 mod sleep;
 mod slim_waker;
@@ -138,12 +193,12 @@ mod state;
 mod stats;
 mod task;
 mod timeout;
-mod timer;
 #[cfg(feature = "trace")]
 pub mod trace;
 #[cfg(not(feature = "trace"))]
 mod trace;
 mod waker;
+mod wheel;
 mod yield_now;
 
 pub use error::JoinError;

@@ -10,8 +10,11 @@
 //! `main` link, which stands for the future given to `block_on`: it queues like a task but is
 //! recognised by its address and never cast.
 //!
-//! Rule Q1: a task is linked into at most one queue at a time — exactly while `SCHEDULED` is set —
-//! and while linked, the queue owns one of its references (R2 in `state.rs`).
+//! **Rule Q1.** A task is linked into at most one run queue at a time, and only while
+//! `SCHEDULED` is set: a wake sets the bit before it pushes the task, and the run loop clears it
+//! after it pops the task. While linked, the queue owns one of the task's references (R2 in
+//! `state.rs`); popping hands that reference to the run loop, which keeps it until the end of
+//! the task's turn.
 
 use crate::task::{Header, TaskRef};
 use std::cell::Cell;

@@ -11,26 +11,35 @@
 //! goes straight into the local queue (no allocation, no atomics beyond the state word) rather
 //! than through the remote queue ([`Shared::owner_core`]).
 
-use crate::context;
-use crate::executor::Core;
 use crate::loom::{Arc, AtomicBool, AtomicPtr, AtomicU64, Ordering, RemoteQueue};
 use crate::park::Parker;
+use crate::stats::FreeCounters;
 use crate::task::TaskRef;
 use std::ptr::NonNull;
 
-/// Counters that may change on any thread: a cell can be freed wherever its last reference goes.
-pub(crate) struct FreeCounters {
-    pub(crate) tasks_freed: AtomicU64,
-    pub(crate) bytes_freed: AtomicU64,
+#[cfg(not(loom))]
+std::thread_local! {
+    static TOKEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-impl FreeCounters {
-    pub(crate) fn record_free(&self, bytes: usize) {
-        // Relaxed: these are statistics; the executor thread reads them for `Stats` and for the
-        // peak, and sees its own frees in program order.
-        self.tasks_freed.fetch_add(1, Ordering::Relaxed);
-        self.bytes_freed.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
+#[cfg(loom)]
+loom::thread_local! {
+    static TOKEN: std::cell::Cell<u64> = std::cell::Cell::new(0);
+}
+
+/// A number that identifies this thread for as long as the process runs (never reused, unlike
+/// `ThreadId`'s storage or a thread-local's address); 0 if thread-locals are already gone.
+pub(crate) fn thread_token() -> u64 {
+    // Plain std atomics even under loom: uniqueness needs only the increment's atomicity.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    TOKEN
+        .try_with(|token| {
+            if token.get() == 0 {
+                token.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            }
+            token.get()
+        })
+        .unwrap_or(0)
 }
 
 /// What wakers on any thread share with the executor.
@@ -38,13 +47,15 @@ pub(crate) struct Shared {
     /// Tasks woken from other threads, each entry holding one reference (R2) and the task's
     /// `SCHEDULED` bit.
     remote: RemoteQueue<TaskRef>,
-    /// The token (`context::thread_token`) of the thread that created, and so owns, the
+    /// The token (`thread_token`) of the thread that created, and so owns, the
     /// executor: `Executor` is `!Send`, so it never leaves that thread.
     owner: u64,
-    /// The executor's core from `Executor::new` until the core is freed (`Executor`'s `Drop`,
-    /// after shutdown has run to the end), null after. Written and read only on the owning
-    /// thread: see [`Shared::owner_core`] and [`Shared::home`].
-    core: AtomicPtr<Core>,
+    /// The address of the executor's core from `Executor::new` until the core is freed
+    /// (`Executor`'s `Drop`, after shutdown has run to the end), null after. Written and read
+    /// only on the owning thread: see [`Shared::owner_core`] and [`Shared::home`]. `Shared` only
+    /// keeps the address for the owning thread and never looks behind it, so it does not name
+    /// the type: `Core::owner_of` and `Core::home_of` (`core.rs`) turn it back into a core.
+    core: AtomicPtr<()>,
     /// Set once, when the executor shuts down. Read and written only with read-modify-write
     /// operations: see [`Shared::push_remote`].
     closed: AtomicBool,
@@ -67,7 +78,7 @@ impl Shared {
     pub(crate) fn new() -> Shared {
         Shared {
             remote: RemoteQueue::new(),
-            owner: context::thread_token(),
+            owner: thread_token(),
             core: AtomicPtr::new(std::ptr::null_mut()),
             closed: AtomicBool::new(false),
             main_woken: AtomicBool::new(false),
@@ -85,7 +96,7 @@ impl Shared {
     /// Whether the caller is on the thread that owns the executor.
     #[cfg(feature = "trace")]
     pub(crate) fn on_owner_thread(&self) -> bool {
-        self.owner == context::thread_token()
+        self.owner == thread_token()
     }
 
     /// Owning thread, as a task completes while its `JoinHandle` is alive: one more husk held
@@ -141,15 +152,14 @@ impl Shared {
 
     /// Owning thread, `Executor::new`: publishes the core for [`Shared::owner_core`] and
     /// [`Shared::home`].
-    pub(crate) fn set_core(&self, core: &Core) {
-        debug_assert_eq!(self.owner, context::thread_token());
-        self.core
-            .store(core as *const Core as *mut Core, Ordering::Relaxed);
+    pub(crate) fn set_core(&self, core: NonNull<()>) {
+        debug_assert_eq!(self.owner, thread_token());
+        self.core.store(core.as_ptr(), Ordering::Relaxed);
     }
 
     /// Owning thread, `Executor`'s `Drop`, right before the core is freed.
     pub(crate) fn clear_core(&self) {
-        debug_assert_eq!(self.owner, context::thread_token());
+        debug_assert_eq!(self.owner, thread_token());
         self.core.store(std::ptr::null_mut(), Ordering::Relaxed);
     }
 
@@ -160,10 +170,10 @@ impl Shared {
     /// thread, and the core sits at a fixed heap address that whole time. So on the owning
     /// thread (the token check) the executor cannot go away under the caller. Nothing else is
     /// using its local queue either: a run loop of this executor, or its shutdown, would have
-    /// been found through `context::CURRENT` first, and no other executor method runs user code
+    /// been found through `CURRENT` (`core.rs`) first, and no other executor method runs user code
     /// in the middle of a queue update.
-    pub(crate) fn owner_core(&self) -> Option<NonNull<Core>> {
-        if self.owner != context::thread_token() {
+    pub(crate) fn owner_core(&self) -> Option<NonNull<()>> {
+        if self.owner != thread_token() {
             return None;
         }
         self.home()
@@ -173,11 +183,10 @@ impl Shared {
     /// wakers, the timer wheel), looked up from something that belongs to one of its tasks.
     ///
     /// Callers are `!Send` values (`JoinHandle`, `Sleep`), so they are on the owning thread.
-    /// They may keep using the core only while something proves it alive: a task of this
-    /// executor that has not completed (shutdown completes them all before the core is freed),
-    /// or a timer entry registered in its wheel (shutdown detaches them all).
-    pub(crate) fn home(&self) -> Option<NonNull<Core>> {
-        debug_assert_eq!(self.owner, context::thread_token());
+    /// They may dereference it only under rule C1 (`core.rs`): while they hold a task of
+    /// this executor that has not completed, or a timer entry registered in its wheel.
+    pub(crate) fn home(&self) -> Option<NonNull<()>> {
+        debug_assert_eq!(self.owner, thread_token());
         NonNull::new(self.core.load(Ordering::Relaxed))
     }
 

@@ -5,9 +5,10 @@
 //! none is running); later polls refresh the waker. When the timer's clock passes the deadline's
 //! millisecond, the run loop unlinks the entry and wakes the task, and that poll returns `Ready`.
 //! A poll never reads the clock: "due" is what the timer has seen, so a sleep is never woken
-//! early and at most about a millisecond late. `sleep(Duration::ZERO)` is due at once.
+//! early and at most about a millisecond late. `sleep(Duration::ZERO)` is due at once (its deadline
+//! is marked so, `clock.rs`), and its [`Sleep::deadline`] is the moment `sleep` was called.
 //!
-//! The timer entry is **inside** the `Sleep` (`timer.rs`): 32 bytes, in the task's own cell, and
+//! The timer entry is **inside** the `Sleep` (`entry.rs`): 32 bytes, in the task's own cell, and
 //! nothing anywhere else. So a `Sleep` is `!Unpin` — pin it (`std::pin::pin!`, `Box::pin`) to
 //! poll it by reference — and `!Send`: it belongs to its executor's thread.
 //!
@@ -21,9 +22,9 @@
 //! whichever executor is running then.
 
 use crate::clock;
-use crate::context;
+use crate::core::with_current;
+use crate::entry::Entry;
 use crate::slim_waker::SlimWaker;
-use crate::timer::Entry;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -59,7 +60,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    entry: Entry,
+    entry: Entry<SlimWaker>,
     /// `!Send + !Sync`: the entry's waker and links belong to the executor's thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -81,13 +82,27 @@ impl Sleep {
         let Some(core) = self.entry.core() else {
             return;
         };
-        // SAFETY: the entry is registered, so its executor's core is alive (the executor
-        // unlinks every entry before freeing it), and we are on its thread (`Sleep` is !Send).
+        // SAFETY: the entry is registered (C1 in `core.rs`), and we are on its thread
+        // (`Sleep` is !Send).
         let core = unsafe { core.as_ref() };
         // SAFETY: the entry is registered in this core's timer (that is how we found the core).
         let waker = unsafe { core.timer().borrow_mut().remove(NonNull::from(&self.entry)) };
         // After the borrow: dropping the waker may free a task cell.
         drop(waker);
+    }
+}
+
+/// What a `Sleep` asks of its entry's waker, which the entry itself keeps without knowing it is
+/// a `SlimWaker` (`entry.rs`).
+impl Entry<SlimWaker> {
+    /// The core whose timer holds this entry, if it is registered.
+    fn core(&self) -> Option<NonNull<crate::core::Core>> {
+        self.peek_waker(|waker| waker.map(SlimWaker::core))
+    }
+
+    /// Whether the registered waker would wake the same task as `waker`.
+    fn will_wake(&self, waker: &std::task::Waker) -> bool {
+        self.peek_waker(|stored| stored.is_some_and(|stored| stored.will_wake(waker)))
     }
 }
 
@@ -99,7 +114,7 @@ impl Future for Sleep {
         let this = self.into_ref().get_ref();
         let deadline = this.entry.deadline();
         if let Some(core) = this.entry.core() {
-            // SAFETY: as in `deregister`: registered, so the core is alive; our thread. The
+            // SAFETY: as in `deregister`: registered (C1); our thread. The
             // borrow ends within the statement, before any foreign code runs.
             let due = unsafe { core.as_ref() }.timer().borrow().is_due(deadline);
             if due {
@@ -110,7 +125,7 @@ impl Future for Sleep {
                 return Poll::Pending;
             }
             // Keep the waker current (the task polling it may have changed).
-            // SAFETY: the core is alive (registered, just checked) and this is its thread.
+            // SAFETY: registered, just checked (C1), and this is its thread.
             let waker = unsafe { SlimWaker::new(cx.waker(), core) };
             // Cloning a foreign waker ran its code, which may have shut the executor down and
             // detached the entry. If so, the new waker is dropped unused (it never touches the
@@ -121,7 +136,7 @@ impl Future for Sleep {
             }
             drop(waker);
         }
-        context::with_current(|core| {
+        with_current(|core| {
             // Checked before the deadline, so that a sleep polled outside an executor panics
             // whether or not it happens to be due already.
             let core = core.expect(

@@ -21,7 +21,7 @@
 //!
 //! A `SlimWaker` never leaves its executor's thread (it is `!Send`, as the `Sleep` holding it is).
 
-use crate::executor::Core;
+use crate::core::Core;
 use crate::task::{Header, TaskRef};
 use crate::trace;
 use crate::waker;
@@ -105,16 +105,14 @@ impl SlimWaker {
 
     /// The core of the executor whose timer holds this entry.
     ///
-    /// It may be dereferenced while the entry is registered, on the owning thread: the executor
-    /// detaches every entry before its core is freed.
+    /// It may be dereferenced while the entry is registered, on the owning thread (rule C1 in
+    /// `core.rs`).
     pub(crate) fn core(&self) -> NonNull<Core> {
         match self.tag() {
             TASK => {
                 // SAFETY: a `TASK` word owns a reference to the task, so its header is alive.
                 let header = unsafe { self.untagged().cast::<Header>().as_ref() };
-                header
-                    .shared
-                    .home()
+                Core::home_of(&header.shared)
                     .expect("a registered timer entry outlived its executor's core")
             }
             MAIN => self.untagged().cast(),
@@ -127,7 +125,7 @@ impl SlimWaker {
         match self.tag() {
             TASK => waker::task_of(waker) == Some(self.untagged().cast()),
             MAIN => {
-                // SAFETY: see `core`: the entry is registered, so the core is alive.
+                // SAFETY: the entry holding this word is registered (C1).
                 unsafe { self.untagged().cast::<Core>().as_ref() }.is_main_waker(waker)
             }
             _ => self.boxed().waker.will_wake(waker),
@@ -137,7 +135,7 @@ impl SlimWaker {
     /// Wakes the task (or the `block_on` future) and gives up what the word owned.
     ///
     /// For `MAIN` the core must still be alive: the executor wakes entries of its own timer only
-    /// from its own run loop.
+    /// from its own run loop, and the entry was registered until just now (C1).
     pub(crate) fn wake(self) {
         let this = ManuallyDrop::new(self);
         match this.tag() {

@@ -23,32 +23,49 @@
 //! `MAX_REFS` (half that range, about 33 million): so the count can never wrap around to a small
 //! number and let a cell be freed while something still refers to it.
 //!
-//! Who holds a reference (each is one `REF_ONE`):
+//! # Who holds a reference: rules R1–R4
+//!
+//! Each reference is one `REF_ONE` in the count. The executor's other rules cite these by name.
 //!
 //! - **R1 the owned list.** From spawn until the future is dropped the executor keeps the task in
-//!   its list of live futures; that membership is one reference.
-//! - **R2 a run queue entry.** Exactly while `SCHEDULED` is set the task sits in one run queue
-//!   (local or remote) and that entry is one reference.
+//!   its list of live futures (rule O1 in `owned.rs`); that membership is one reference.
+//! - **R2 a run-queue entry.** A task linked into a run queue (local or remote, rule Q1 in
+//!   `queue.rs`) is one reference, taken when `SCHEDULED` is set. When the run loop pops the
+//!   entry it clears `SCHEDULED` but keeps the entry's reference until it has finished that turn
+//!   (the poll, or the drop of a cancelled future): that reference is what keeps the cell alive
+//!   under the poll and what the borrowed waker given to `poll` stands on. A wake during that
+//!   poll sets `SCHEDULED` again and adds a second R2 for the new entry. So R2 counts at most
+//!   two: one entry in a queue, and one the run loop holds.
 //! - **R3 the `JoinHandle`.** Exactly while `JOIN_INTEREST` is set.
-//! - **R4 each `Waker`.** Every live waker clone is one reference.
+//! - **R4 each `Waker`.** Every live waker clone is one reference, and so is the one-word waker
+//!   in a registered timer entry that wakes a task of the timer's own executor (`slim_waker.rs`).
 //!
-//! R1, R2 and R3 are at most one each, so only wakers can make the count large, and every new
-//! waker goes through `State::ref_inc` and its check.
+//! R1 and R3 are at most one each and R2 at most two, so a task holds at most four references
+//! that are not wakers (a probe in `run_loop.rs`'s tests sees exactly that:
+//! `SCHEDULED | RUNNING | JOIN_INTEREST | refs = 4`), and only wakers can make the count large;
+//! every new waker goes through `State::ref_inc` and its check.
 //!
-//! When the count reaches zero the cell's memory is returned (`Task::dealloc`). Because R1 lasts
-//! as long as the future, the count can only reach zero after the future has been dropped, so a
-//! cell is never freed with a live future inside it.
+//! When the count reaches zero the cell's memory is returned (`Task::dealloc`, \[M\]). Because
+//! R1 lasts as long as the future, the count can only reach zero after the future has been
+//! dropped (\[F\]), so a cell is never freed with a live future inside it.
+//!
+//! # Which thread changes what
 //!
 //! Only the executor thread sets `RUNNING`, `COMPLETE`, `CANCELLED` or `OUTPUT_GONE`, or clears
-//! `JOIN_INTEREST`. Other threads only ever set `SCHEDULED` (a remote wake) and move the
-//! reference count.
+//! `RUNNING` or `JOIN_INTEREST`. Other threads set `SCHEDULED` (a remote wake), move the
+//! reference count, and in one case clear `SCHEDULED`: a remote wake that loses the race with
+//! shutdown finds the executor closed and discards the entry it just pushed, clearing
+//! `SCHEDULED` and dropping the entry's reference in one step
+//! ([`State::unset_scheduled_and_ref_dec`], from `Shared::push_remote`).
 
 use crate::loom::{AtomicU32, Ordering};
 use std::fmt;
 
-/// The task is in a run queue, and that queue entry holds a reference (R2).
-/// Set by a wake or by `cancel` on an idle task; cleared when the run loop pops the task.
-/// Never set once `COMPLETE` is set.
+/// The task is in a run queue, or about to be pushed onto one, and that entry holds a reference
+/// (R2). Set by a wake or by `cancel` on an idle task; cleared when the run loop pops the task,
+/// or when an entry is discarded unrun (shutdown). Never set once `COMPLETE` is set, but it
+/// may still be set when `COMPLETE` is: a task that woke itself during the poll that completed
+/// it stays queued until the run loop pops the entry ([`TransitionToRunning::AlreadyComplete`]).
 pub(crate) const SCHEDULED: u32 = 1 << 0;
 /// The executor thread has the future in hand: it is polling it, or dropping it (the run loop
 /// dropping a cancelled task, shutdown, or `JoinHandle::cancel_now`). Cleared with the
@@ -131,6 +148,42 @@ pub(crate) enum TransitionToRunning {
     /// stack (`RUNNING` is set: a destructor that `cancel_now` runs started this run loop):
     /// only the queue's reference is left to drop.
     AlreadyComplete,
+}
+
+/// What a wake or a cancel leaves its caller to do. Pushing, or not, is the whole answer: in
+/// the `Push` case the transition has taken a queue entry's reference (R2) that the caller now
+/// owns, and must hand to a run queue.
+#[must_use = "on `Push` the caller owns a queue entry's reference and must push the task"]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// `SCHEDULED` is now set: push the task onto a run queue, with the entry's reference.
+    Push,
+    /// The task is already in line: queued, or (for a cancel) running or already cancelled;
+    /// the run loop will see it. Nothing to push.
+    AlreadyQueued,
+    /// The task is complete: nothing will run again. Nothing to push.
+    Complete,
+}
+
+/// What dropping one reference leaves its caller to do: this is where \[M\] happens.
+#[must_use = "on `Dealloc` the caller must free the cell"]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// That was the last reference: nobody else can reach the cell, and the caller frees it
+    /// (\[M\], `Task::dealloc`).
+    Dealloc,
+    /// Other references remain; one of their holders will free the cell.
+    Alive,
+}
+
+impl Release {
+    fn after(prev: Snapshot) -> Release {
+        if prev.refs() == 1 {
+            Release::Dealloc
+        } else {
+            Release::Alive
+        }
+    }
 }
 
 /// What `JoinHandle::cancel_now` found, and did.
@@ -224,45 +277,54 @@ impl State {
     }
 
     /// Any thread, `Waker::wake_by_ref`: sets `SCHEDULED` and adds the queue entry's reference
-    /// (R2) unless the task is already queued or complete. Returns whether the caller must push
-    /// the task onto a run queue. A task woken while `RUNNING` is queued again: a task that wakes
-    /// itself (like `yield_now`) goes to the back of the queue at the moment it wakes.
-    pub(crate) fn transition_to_notified_by_ref(&self) -> bool {
+    /// (R2) unless the task is already queued or complete. A task woken while `RUNNING` is
+    /// queued again: a task that wakes itself (like `yield_now`) goes to the back of the queue
+    /// at the moment it wakes.
+    pub(crate) fn transition_to_notified_by_ref(&self) -> Schedule {
         self.update(|s| {
-            if s.has(SCHEDULED) || s.has(COMPLETE) {
-                (None, false)
+            if s.has(COMPLETE) {
+                (None, Schedule::Complete)
+            } else if s.has(SCHEDULED) {
+                (None, Schedule::AlreadyQueued)
             } else {
-                (Some((s.0 | SCHEDULED) + REF_ONE), true)
+                (Some((s.0 | SCHEDULED) + REF_ONE), Schedule::Push)
             }
         })
     }
 
-    /// Any thread, `Waker::wake`: like [`transition_to_notified_by_ref`] but the waker's own
-    /// reference becomes the queue entry's. Returns `true` if the caller must push the task;
-    /// `false` if it must instead drop the waker's reference.
+    /// Any thread, `Waker::wake`: like [`transition_to_notified_by_ref`], but on `Push` the
+    /// waker's own reference becomes the queue entry's. Otherwise the caller still owns the
+    /// waker's reference and must drop it (which may free the cell).
     ///
     /// [`transition_to_notified_by_ref`]: Self::transition_to_notified_by_ref
-    pub(crate) fn transition_to_notified_by_val(&self) -> bool {
+    pub(crate) fn transition_to_notified_by_val(&self) -> Schedule {
         self.update(|s| {
-            if s.has(SCHEDULED) || s.has(COMPLETE) {
-                (None, false)
+            if s.has(COMPLETE) {
+                (None, Schedule::Complete)
+            } else if s.has(SCHEDULED) {
+                (None, Schedule::AlreadyQueued)
             } else {
-                (Some(s.0 | SCHEDULED), true)
+                (Some(s.0 | SCHEDULED), Schedule::Push)
             }
         })
     }
 
     /// Executor thread, `JoinHandle::cancel`: sets `CANCELLED` unless the task is complete (then
-    /// the output stays). If the task is idle it is also scheduled one last time, so the run loop
-    /// drops its future; returns `true` if the caller must push it.
-    pub(crate) fn transition_to_cancelled(&self) -> bool {
+    /// the output stays). If the task is idle it is also scheduled one last time, with a queue
+    /// entry's reference (R2), so the run loop drops its future: `Push`.
+    pub(crate) fn transition_to_cancelled(&self) -> Schedule {
         self.update(|s| {
-            if s.has(COMPLETE) || s.has(CANCELLED) {
-                (None, false)
+            if s.has(COMPLETE) {
+                (None, Schedule::Complete)
+            } else if s.has(CANCELLED) {
+                (None, Schedule::AlreadyQueued)
             } else if s.has(SCHEDULED) || s.has(RUNNING) {
-                (Some(s.0 | CANCELLED), false)
+                (Some(s.0 | CANCELLED), Schedule::AlreadyQueued)
             } else {
-                (Some((s.0 | CANCELLED | SCHEDULED) + REF_ONE), true)
+                (
+                    Some((s.0 | CANCELLED | SCHEDULED) + REF_ONE),
+                    Schedule::Push,
+                )
             }
         })
     }
@@ -323,23 +385,21 @@ impl State {
         }
     }
 
-    /// Any thread: drops one reference. Returns `true` if it was the last, and the caller must
-    /// free the cell.
-    #[must_use]
-    pub(crate) fn ref_dec(&self) -> bool {
+    /// Any thread: drops one reference. On `Dealloc` it was the last, and the caller must free
+    /// the cell.
+    pub(crate) fn ref_dec(&self) -> Release {
         let prev = Snapshot(self.0.fetch_sub(REF_ONE, Ordering::AcqRel));
         debug_assert!(prev.refs() > 0, "reference count underflow: {prev:?}");
-        prev.refs() == 1
+        Release::after(prev)
     }
 
     /// Any thread: a queue entry is discarded without running it (shutdown, or a remote wake
     /// that lost the race with shutdown): clears `SCHEDULED` and drops the entry's reference in
-    /// one step. Returns `true` if that was the last reference.
-    #[must_use]
-    pub(crate) fn unset_scheduled_and_ref_dec(&self) -> bool {
+    /// one step. On `Dealloc` that was the last reference.
+    pub(crate) fn unset_scheduled_and_ref_dec(&self) -> Release {
         let prev = Snapshot(self.0.fetch_sub(SCHEDULED + REF_ONE, Ordering::AcqRel));
         debug_assert!(prev.has(SCHEDULED) && prev.refs() > 0, "{prev:?}");
-        prev.refs() == 1
+        Release::after(prev)
     }
 }
 
@@ -403,47 +463,56 @@ mod tests {
     #[test]
     fn wake_schedules_once() {
         let s = state(REF_ONE);
-        assert!(s.transition_to_notified_by_ref());
+        assert_eq!(s.transition_to_notified_by_ref(), Schedule::Push);
         assert_eq!(s.load(), Snapshot(SCHEDULED | (2 * REF_ONE)));
-        assert!(!s.transition_to_notified_by_ref(), "already queued");
-        assert!(!s.transition_to_notified_by_val(), "already queued");
+        assert_eq!(s.transition_to_notified_by_ref(), Schedule::AlreadyQueued);
+        assert_eq!(s.transition_to_notified_by_val(), Schedule::AlreadyQueued);
         assert_eq!(s.load().refs(), 2);
     }
 
     #[test]
     fn wake_of_running_task_requeues_it() {
         let s = state(RUNNING | REF_ONE);
-        assert!(s.transition_to_notified_by_val());
+        assert_eq!(s.transition_to_notified_by_val(), Schedule::Push);
         assert_eq!(s.load(), Snapshot(RUNNING | SCHEDULED | REF_ONE));
     }
 
     #[test]
     fn wake_of_complete_task_does_nothing() {
         let s = state(COMPLETE | (2 * REF_ONE));
-        assert!(!s.transition_to_notified_by_ref());
-        assert!(!s.transition_to_notified_by_val());
+        assert_eq!(s.transition_to_notified_by_ref(), Schedule::Complete);
+        assert_eq!(s.transition_to_notified_by_val(), Schedule::Complete);
         assert_eq!(s.load(), Snapshot(COMPLETE | (2 * REF_ONE)));
     }
 
     #[test]
     fn cancel_table() {
-        // (before, must push, after)
+        use Schedule::{AlreadyQueued, Complete, Push};
+        // (before, what the caller must do, after)
         let cases = [
-            (REF_ONE, true, CANCELLED | SCHEDULED | (2 * REF_ONE)),
-            (SCHEDULED | REF_ONE, false, CANCELLED | SCHEDULED | REF_ONE),
-            (RUNNING | REF_ONE, false, CANCELLED | RUNNING | REF_ONE),
-            (COMPLETE | REF_ONE, false, COMPLETE | REF_ONE),
+            (REF_ONE, Push, CANCELLED | SCHEDULED | (2 * REF_ONE)),
+            (
+                SCHEDULED | REF_ONE,
+                AlreadyQueued,
+                CANCELLED | SCHEDULED | REF_ONE,
+            ),
+            (
+                RUNNING | REF_ONE,
+                AlreadyQueued,
+                CANCELLED | RUNNING | REF_ONE,
+            ),
+            (COMPLETE | REF_ONE, Complete, COMPLETE | REF_ONE),
             (
                 CANCELLED | SCHEDULED | REF_ONE,
-                false,
+                AlreadyQueued,
                 CANCELLED | SCHEDULED | REF_ONE,
             ),
         ];
-        for (before, push, after) in cases {
+        for (before, action, after) in cases {
             let s = state(before);
             assert_eq!(
                 s.transition_to_cancelled(),
-                push,
+                action,
                 "from {:?}",
                 Snapshot(before)
             );
@@ -535,8 +604,8 @@ mod tests {
     #[test]
     fn last_reference_is_reported_once() {
         let s = state(COMPLETE | SCHEDULED | (2 * REF_ONE));
-        assert!(!s.ref_dec());
-        assert!(s.unset_scheduled_and_ref_dec());
+        assert_eq!(s.ref_dec(), Release::Alive);
+        assert_eq!(s.unset_scheduled_and_ref_dec(), Release::Dealloc);
         assert_eq!(s.load(), Snapshot(COMPLETE));
     }
 }

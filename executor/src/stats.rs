@@ -2,10 +2,15 @@
 //!
 //! Every field is a count kept by the executor as it goes — never an estimate. The two that tell
 //! this project's story are kept apart on purpose: `futures_dropped` counts futures whose
-//! destructor has run ([F] in the lifecycle), `tasks_freed` counts cells whose bytes went back
-//! to the allocator ([M]). A cell whose future is dropped but whose last `Waker` or `JoinHandle`
+//! destructor has run (\[F\] in the lifecycle), `tasks_freed` counts cells whose bytes went back
+//! to the allocator (\[M\]). A cell whose future is dropped but whose last `Waker` or `JoinHandle`
 //! is still out there shows up as the gap between them.
+//!
+//! Two sets of counters feed a snapshot: [`LocalCounters`], which only the executor thread
+//! changes, and [`FreeCounters`], which any thread may change — a cell is freed wherever its last
+//! reference goes — kept in the executor's `Shared` half where every task cell can reach them.
 
+use crate::loom::{AtomicU64, Ordering};
 use std::cell::Cell;
 use std::fmt;
 
@@ -73,6 +78,21 @@ impl fmt::Display for Stats {
             self.husk_bytes,
             self.husks_with_handle
         )
+    }
+}
+
+/// Counters that may change on any thread: a cell can be freed wherever its last reference goes.
+pub(crate) struct FreeCounters {
+    pub(crate) tasks_freed: AtomicU64,
+    pub(crate) bytes_freed: AtomicU64,
+}
+
+impl FreeCounters {
+    pub(crate) fn record_free(&self, bytes: usize) {
+        // Relaxed: these are statistics; the executor thread reads them for `Stats` and for the
+        // peak, and sees its own frees in program order.
+        self.tasks_freed.fetch_add(1, Ordering::Relaxed);
+        self.bytes_freed.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }
 

@@ -46,7 +46,7 @@ use crate::error::{JoinError, Payload};
 use crate::loom::Arc;
 use crate::queue::Link;
 use crate::shared::Shared;
-use crate::state::{COMPLETE, OUTPUT_GONE, State};
+use crate::state::{COMPLETE, OUTPUT_GONE, Release, State};
 use crate::trace;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
@@ -61,8 +61,9 @@ use std::task::{Context, Poll};
 ///
 /// Ids are unique for the first 2^32 − 1 spawns of a process; after that the counter wraps (to
 /// 0, then 1, ...) and ids repeat. The reason is size: every task cell keeps its id, and as 32
-/// bits it shares one 8-byte slot with the 32-bit state word instead of taking a slot of its
-/// own, which saves 4 bytes in each cell; the cell's size is what this crate is about.
+/// bits it shares one 8-byte slot with the 32-bit state word; a 64-bit id would take a slot of
+/// its own and leave 4 bytes of padding beside the state word, 8 bytes more in each cell. The
+/// cell's size is what this crate is about.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct TaskId(u64);
 
@@ -175,25 +176,38 @@ impl<F: Future> Task<F> {
     /// The number of bytes one cell of this type takes from the allocator.
     pub(crate) const SIZE: usize = mem::size_of::<Self>();
 
-    /// [A] Allocates the cell: the one and only allocation of a task. The state starts at
-    /// `INITIAL`: three references, owned by the caller (owned list, run queue, `JoinHandle`).
-    pub(crate) fn allocate(future: F, shared: Arc<Shared>) -> NonNull<Header> {
-        let task = Box::new(Task {
-            header: Header {
-                link: Link::new(),
-                state: State::new(),
-                id: TaskId::next(),
-                vtable: &Self::VTABLE,
-                shared,
-                owned_prev: Cell::new(None),
-                owned_next: Cell::new(None),
-            },
-            stage: UnsafeCell::new(Stage {
-                future: ManuallyDrop::new(future),
-            }),
-        });
-        trace::spawned(&task.header, Self::SIZE);
-        NonNull::from(Box::leak(task)).cast()
+    /// \[A\] Allocates the cell: the one and only allocation of a task. Writes the header, whose
+    /// state starts at `INITIAL`: three references, owned by the caller (owned list, run queue,
+    /// `JoinHandle`). Returns the cell and the place in its stage where the future goes.
+    ///
+    /// The caller must move the future into that place (`ptr::write`) before anything else
+    /// touches the cell: the state already says the stage holds it. The future is not passed in
+    /// here because in a debug build every function it passes through, and every wrapper it is
+    /// built into (`ManuallyDrop`, `Stage`, `UnsafeCell`, `Task`, the argument of `Box::new`), is
+    /// one more copy of it on the stack, and a large future would overflow the stack
+    /// (`tests/big_futures.rs`). Written in place, it is copied once, from the caller's argument
+    /// into the cell. A release build compiles both ways to the same code.
+    pub(crate) fn allocate(shared: Arc<Shared>) -> (NonNull<Header>, *mut F) {
+        let cell: *mut Task<F> = Box::into_raw(Box::<Task<F>>::new_uninit()).cast();
+        let header = Header {
+            link: Link::new(),
+            state: State::new(),
+            id: TaskId::next(),
+            vtable: &Self::VTABLE,
+            shared,
+            owned_prev: Cell::new(None),
+            owned_next: Cell::new(None),
+        };
+        trace::spawned(&header, Self::SIZE);
+        // SAFETY: `cell` is a fresh allocation with the layout of `Task<F>` (`Box::from_raw` in
+        // `dealloc` frees it with the same layout): the places below are in bounds and aligned.
+        // Writing the header initialises it; the future's place is only computed, not read.
+        unsafe {
+            std::ptr::addr_of_mut!((*cell).header).write(header);
+            let stage = UnsafeCell::raw_get(std::ptr::addr_of!((*cell).stage));
+            let future = std::ptr::addr_of_mut!((*stage).future).cast::<F>();
+            (NonNull::new_unchecked(cell.cast()), future)
+        }
     }
 
     /// # Safety
@@ -211,7 +225,7 @@ impl<F: Future> Task<F> {
         unsafe { &mut *task.stage.get() }
     }
 
-    /// [F] Drops the future in place, catching a panicking destructor. Even when `drop` panics
+    /// \[F\] Drops the future in place, catching a panicking destructor. Even when `drop` panics
     /// the compiler's drop glue still drops the remaining fields, so afterwards the future is
     /// gone either way, and the stage holds nothing until the caller writes the output (which
     /// every caller does, panic or not, before `COMPLETE` is set).
@@ -321,7 +335,7 @@ impl<F: Future> Task<F> {
         unsafe { ManuallyDrop::drop(&mut stage.output) };
     }
 
-    /// [M] Returns the cell's bytes to the allocator.
+    /// \[M\] Returns the cell's bytes to the allocator.
     ///
     /// # Safety
     /// - `ptr` came from [`Task::<F>::allocate`] and its reference count has just reached zero:
@@ -397,10 +411,13 @@ impl TaskRef {
         let ptr = self.into_raw();
         // SAFETY: we held a reference until this line.
         let header = unsafe { ptr.as_ref() };
-        if header.state.unset_scheduled_and_ref_dec() {
-            let dealloc = header.vtable.dealloc;
-            // SAFETY: the count just reached zero: we were the last reference.
-            unsafe { dealloc(ptr) };
+        match header.state.unset_scheduled_and_ref_dec() {
+            Release::Dealloc => {
+                let dealloc = header.vtable.dealloc;
+                // SAFETY: the count just reached zero: we were the last reference.
+                unsafe { dealloc(ptr) };
+            }
+            Release::Alive => {}
         }
     }
 }
@@ -408,11 +425,14 @@ impl TaskRef {
 impl Drop for TaskRef {
     fn drop(&mut self) {
         let header = self.header();
-        if header.state.ref_dec() {
-            let dealloc = header.vtable.dealloc;
-            // SAFETY: the count just reached zero: we were the last reference, so nobody else
-            // can reach the cell; the vtable was read before the free.
-            unsafe { dealloc(self.0) };
+        match header.state.ref_dec() {
+            Release::Dealloc => {
+                let dealloc = header.vtable.dealloc;
+                // SAFETY: the count just reached zero: we were the last reference, so nobody
+                // else can reach the cell; the vtable was read before the free.
+                unsafe { dealloc(self.0) };
+            }
+            Release::Alive => {}
         }
     }
 }
@@ -439,6 +459,21 @@ mod tests {
         fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
             Poll::Ready(())
         }
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_64_bit_id_would_cost_8_bytes() {
+        #[repr(C)]
+        struct WithWideId {
+            _link: Link,
+            _state: State,
+            _id: u64,
+            _vtable: &'static TaskVTable,
+            _shared: Arc<Shared>,
+            _owned: [Cell<Option<NonNull<Header>>>; 2],
+        }
+        assert_eq!(mem::size_of::<WithWideId>(), mem::size_of::<Header>() + 8);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! but drop the reference. Wakers are `Send + Sync`: a wake on the executor's own thread goes
 //! straight into the local queue (no allocation, no atomics beyond the state word), whether the
 //! executor is running or between `block_on` calls; a wake from another thread goes through the
-//! remote queue and unparks the executor (`context::schedule`).
+//! remote queue and unparks the executor (`schedule` in `core.rs`).
 //!
 //! There is one vtable for all tasks, so `Waker::will_wake` works: two wakers of the same task
 //! compare equal.
@@ -24,7 +24,8 @@
 //! the whole poll, so [`borrowed`] builds a waker without touching the count and wraps it in
 //! `ManuallyDrop` so that it is never dropped. A future that keeps it calls `clone`.
 
-use crate::context;
+use crate::core::schedule;
+use crate::state::Schedule;
 use crate::task::{Header, TaskRef};
 use crate::trace;
 use std::mem::ManuallyDrop;
@@ -64,16 +65,23 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
     ManuallyDrop::new(unsafe { Waker::from_raw(raw) })
 }
 
-fn header<'a>(ptr: *const ()) -> &'a Header {
-    // SAFETY: (for every caller below) the data pointer of one of our wakers is a task header
-    // and the waker owns (or borrows from its creator) a reference, so the cell is alive.
+/// The header behind a waker's data pointer.
+///
+/// # Safety
+/// `ptr` is the data pointer of one of our task wakers that is still alive: a task header, and
+/// the waker owns a reference to it (R4), or borrows one its creator holds (`borrowed`). The
+/// returned reference must not outlive that reference: the lifetime is the caller's to bound.
+unsafe fn header<'a>(ptr: *const ()) -> &'a Header {
+    // SAFETY: the caller's contract: a live header, kept alive by the waker's reference.
     unsafe { &*(ptr as *const Header) }
 }
 
 /// `Waker::clone`: +1.
 unsafe fn clone(ptr: *const ()) -> RawWaker {
-    header(ptr).state.ref_inc();
-    trace::waker_cloned(header(ptr));
+    // SAFETY: the waker being cloned is alive and holds (or borrows) a reference.
+    let header = unsafe { header(ptr) };
+    header.state.ref_inc();
+    trace::waker_cloned(header);
     RawWaker::new(ptr, &VTABLE)
 }
 
@@ -82,24 +90,35 @@ unsafe fn wake(ptr: *const ()) {
     // SAFETY: the waker owned one reference and is being consumed: we adopt it.
     let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
     trace::wake(task.header(), false);
-    if task.header().state.transition_to_notified_by_val() {
-        context::schedule(task); // the reference is now the queue entry's
-    } // else: `task` drops here, and with it the waker's reference
+    match task.header().state.transition_to_notified_by_val() {
+        // The waker's reference is now the queue entry's (R2).
+        Schedule::Push => schedule(task),
+        // Nothing to queue: the waker's reference goes, and with it the cell if it was the
+        // last (\[M\], on this thread).
+        Schedule::AlreadyQueued | Schedule::Complete => drop(task),
+    }
 }
 
 /// `Waker::wake_by_ref`: +1 if the task gets queued.
 unsafe fn wake_by_ref(ptr: *const ()) {
-    trace::wake(header(ptr), true);
-    if header(ptr).state.transition_to_notified_by_ref() {
-        // SAFETY: the transition added one reference for the queue entry; we adopt it.
-        let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
-        context::schedule(task);
+    // SAFETY: the waker is alive (we are called through a reference to it) and holds or
+    // borrows a reference.
+    let header = unsafe { header(ptr) };
+    trace::wake(header, true);
+    match header.state.transition_to_notified_by_ref() {
+        Schedule::Push => {
+            // SAFETY: the transition added one reference for the queue entry; we adopt it.
+            let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
+            schedule(task);
+        }
+        Schedule::AlreadyQueued | Schedule::Complete => {}
     }
 }
 
-/// `Waker::drop`: -1, and [M] frees the cell if that was the last reference.
+/// `Waker::drop`: -1, and \[M\] frees the cell if that was the last reference.
 unsafe fn drop_waker(ptr: *const ()) {
-    trace::waker_dropped(header(ptr));
     // SAFETY: the waker owned one reference; dropping the `TaskRef` releases it.
-    drop(unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) });
+    let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr as *mut Header)) };
+    trace::waker_dropped(task.header());
+    drop(task);
 }

@@ -239,9 +239,10 @@ fn wakes_on_the_executor_thread_allocate_nothing() {
 
 #[test]
 fn wakes_and_cancels_between_block_on_calls_allocate_nothing() {
-    // Behaviour 5: a wake on the executor's own thread goes into the local run queue, without
-    // allocating. That must hold between two `block_on` calls too, when the test (or a bench)
-    // wakes or cancels tasks from outside the run loop; and a cancel is such a wake.
+    // A wake on the executor's own thread goes into the local run queue, without allocating
+    // (`waker.rs`, `core.rs`). That must hold between two `block_on` calls too, when the test
+    // (or a bench) wakes or cancels tasks from outside the run loop; and a cancel is such a
+    // wake.
     // More than one 31-entry block of a `crossbeam` `SegQueue`.
     const ROUNDS: u64 = if cfg!(miri) { 4 } else { 310 };
     let ex = Executor::new();

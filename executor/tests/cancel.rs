@@ -1,4 +1,4 @@
-//! Cancellation (behaviour 3): `cancel()` only sets a flag; the run loop drops the future on the
+//! Cancellation: `cancel()` only sets a flag; the run loop drops the future on the
 //! executor thread the next time it reaches the task, and the handle then yields a cancel error.
 
 mod support;

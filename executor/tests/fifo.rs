@@ -1,4 +1,4 @@
-//! FIFO (behaviour 2): tasks run in the order they became runnable; one `yield_now()` lets every
+//! FIFO: tasks run in the order they became runnable; one `yield_now()` lets every
 //! task spawned before it take its first poll; the `block_on` future takes its turn in the same
 //! queue, so `block_on(yield_now())` is one full tick.
 

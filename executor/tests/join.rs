@@ -236,6 +236,39 @@ fn join_error_reports_cancel_and_panic() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
 }
 
+/// `?` into `Box<dyn Error + Send + Sync>` (what `anyhow` and most error stacks ask for) needs
+/// `JoinError: Sync`; this does not compile without it.
+fn join_with_question_mark(
+    ex: &Executor,
+    handle: JoinHandle<u32>,
+) -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(ex.block_on(handle)?)
+}
+
+#[test]
+fn join_error_is_send_and_sync_and_goes_through_question_mark() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<JoinError>();
+
+    let ex = Executor::new();
+    let n = std::hint::black_box(7);
+    let panicked = ex.spawn(async move { panic!("boom {n}") });
+    let error = join_with_question_mark(&ex, panicked).unwrap_err();
+    // Shared with another thread, the message still reads (a `String` payload, here).
+    let shown = std::thread::scope(|s| s.spawn(|| error.to_string()).join().unwrap());
+    assert_eq!(shown, "task panicked: boom 7");
+    let payload = error.downcast::<JoinError>().unwrap().into_panic().unwrap();
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("boom 7")
+    );
+
+    let cancelled = ex.spawn(async { 1 });
+    cancelled.cancel();
+    let error = join_with_question_mark(&ex, cancelled).unwrap_err();
+    assert!(error.downcast_ref::<JoinError>().unwrap().is_cancelled());
+}
+
 #[test]
 fn awaited_then_dropped_join_handle_releases_the_awaiting_waker_at_once() {
     let ex = Executor::new();

@@ -1,4 +1,4 @@
-//! Outputs (behaviour 8): an output lives in the task's cell until the handle takes it; one that
+//! Outputs: an output lives in the task's cell until the handle takes it; one that
 //! nobody will take is dropped on the executor thread the moment the task finishes, not when the
 //! last waker goes.
 

@@ -1,4 +1,4 @@
-//! Panics (behaviour 7): a panic in a task's poll or in its future's destructor is caught and
+//! Panics: a panic in a task's poll or in its future's destructor is caught and
 //! reported through the handle; misuse (`block_on` inside a task, `spawn` or a `Sleep`'s first
 //! poll outside an executor) panics with a message that says so.
 

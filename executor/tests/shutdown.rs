@@ -1,4 +1,4 @@
-//! Shutdown (behaviour 9): `shutdown()` and `Drop` drop every remaining future — queued,
+//! Shutdown: `shutdown()` and `Drop` drop every remaining future — queued,
 //! sleeping, detached — on the executor thread, in spawn order, resolve their handles to
 //! cancelled, and free every cell that nothing outside still references.
 

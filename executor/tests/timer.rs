@@ -1,4 +1,4 @@
-//! The timer (behaviour 6): `sleep` registers on its first poll, the executor parks until the
+//! The timer: `sleep` registers on its first poll, the executor parks until the
 //! earliest deadline, and dropping a `Sleep` removes its entry at once. Wall-clock sleeps here are
 //! short and only where a deadline is the subject. Timer storage over a million cycles is checked
 //! with the counting allocator in `alloc.rs`.
@@ -70,7 +70,15 @@ fn sleeps_fire_in_deadline_order() {
 #[test]
 fn sleep_zero_is_ready_on_its_first_poll_without_registering() {
     let ex = Executor::new();
+    let before = Instant::now();
     let mut s = Box::pin(sleep(Duration::ZERO));
+    let after = Instant::now();
+    let deadline = s.deadline().expect("a zero sleep ends");
+    assert!(
+        before <= deadline && deadline <= after,
+        "the deadline is when `sleep` was called, not the clock's origin: {deadline:?} not in \
+         [{before:?}, {after:?}]"
+    );
     assert!(ex.block_on(poll_once(&mut s)).is_ready());
     assert!(!s.is_registered());
     assert_eq!(ex.stats().timers_live, 0);

@@ -1,4 +1,4 @@
-//! Wakers (behaviours 4 and 5): a waker is a counted reference to the cell; waking a finished or
+//! Wakers: a waker is a counted reference to the cell; waking a finished or
 //! queued task does nothing; a waker may outlive its task and its executor; wakes from other
 //! threads go through the remote queue and unpark the executor.
 

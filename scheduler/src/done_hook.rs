@@ -59,7 +59,7 @@ impl Drop for DoneHook {
         };
         // If `unregister` or `stop` got here first, the slot is already gone and this is
         // `None`. Otherwise the slot's `JoinHandle` comes back and `_removed` drops it at the
-        // end of this function, outside any borrow of the table (rule R1 in
+        // end of this function, outside any borrow of the table (rule S1 in
         // `work_scheduler.rs`). It is this task's own handle: dropping it only detaches a
         // task that is ending anyway.
         let _removed = scheduler.forget(self.index);

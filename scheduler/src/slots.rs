@@ -40,7 +40,7 @@
 //!   holds a handle. Tombstones at either end are popped at once, so the first and the last
 //!   entry are always live. Tombstones inside are swept out all together by
 //!   `VecDeque::retain`, O(n), when they outnumber the live entries and exceed
-//!   [`COMPACT_FLOOR`] (or when the table shrinks, rule 3 below). Either way the O(n) pass
+//!   [`COMPACT_FLOOR`] (or when the table shrinks, rule T3 below). Either way the O(n) pass
 //!   comes after Ω(n) removals since the last one (the tombstones it clears, or the drop in
 //!   `live` that made the table sparse), so removal is O(log n) amortised; and tombstones
 //!   never number more than `max(live, COMPACT_FLOOR)`.
@@ -66,29 +66,31 @@
 //!
 //! # Capacity: when the table grows and when it gives bytes back
 //!
-//! 1. The first slot reserves room for exactly [`MIN_CAPACITY`] works (256 bytes), so a
-//!    steady trickle of register/unregister never reallocates.
-//! 2. The table grows as a `VecDeque` grows: it doubles when full, in place if the
-//!    allocator can (one `realloc`). Grown from rule 1 and not shrunk since, its capacity
-//!    is `16 × 2^k`, the smallest such value at least the number of entries.
-//! 3. After a removal, if the table has room for more than four times
-//!    `max(live, MIN_CAPACITY)` works, its tombstones are swept out and it shrinks to room
-//!    for exactly `max(2 × live, MIN_CAPACITY)` (`VecDeque::shrink_to`). Growth doubles and
-//!    shrinking waits for a quarter, so the two never chase each other and each costs O(1)
-//!    amortised.
-//! 4. When the last live entry leaves, the table is empty (its tombstones were all at an
-//!    end) and shrinks to room for exactly [`MIN_CAPACITY`] works: the same size as rule 1
-//!    gives. So a burst of a million works, once they have all left, leaves the table byte
-//!    for byte where a single work left it.
-//! 5. [`Slots::take_all`] hands the whole table to the caller (`stop()` drops it), leaving
-//!    an empty deque that owns no heap memory at all.
+//! Rules T1–T5 (T for table):
+//!
+//! - **T1.** The first slot reserves room for exactly [`MIN_CAPACITY`] works (256 bytes), so a
+//!   steady trickle of register/unregister never reallocates.
+//! - **T2.** The table grows as a `VecDeque` grows: it doubles when full, in place if the
+//!   allocator can (one `realloc`). Grown from rule T1 and not shrunk since, its capacity
+//!   is `16 × 2^k`, the smallest such value at least the number of entries.
+//! - **T3.** After a removal, if the table has room for more than four times
+//!   `max(live, MIN_CAPACITY)` works, its tombstones are swept out and it shrinks to room
+//!   for exactly `max(2 × live, MIN_CAPACITY)` (`VecDeque::shrink_to`). Growth doubles and
+//!   shrinking waits for a quarter, so the two never chase each other and each costs O(1)
+//!   amortised.
+//! - **T4.** When the last live entry leaves, the table is empty (its tombstones were all at an
+//!   end) and shrinks to room for exactly [`MIN_CAPACITY`] works: the same size as rule T1
+//!   gives. So a burst of a million works, once they have all left, leaves the table byte
+//!   for byte where a single work left it.
+//! - **T5.** [`Slots::take_all`] hands the whole table to the caller (`stop()` drops it), leaving
+//!   an empty deque that owns no heap memory at all.
 
 use std::collections::VecDeque;
 use std::mem;
 
 use executor::JoinHandle;
 
-/// The table never shrinks below room for this many works (rules 1 and 4).
+/// The table never shrinks below room for this many works (rules T1 and T4).
 pub(crate) const MIN_CAPACITY: usize = 16;
 
 /// Tombstones inside the table are swept out once they outnumber the live entries *and*
@@ -137,7 +139,7 @@ pub(crate) struct Slots {
 }
 
 impl Slots {
-    /// Adds `Slot::Reserved` for `index` in its sorted place (rule 1 on first use).
+    /// Adds `Slot::Reserved` for `index` in its sorted place (rule T1 on first use).
     ///
     /// # Panics
     ///
@@ -183,7 +185,7 @@ impl Slots {
         }
     }
 
-    /// Removes the slot for `index`, leaving a tombstone, then applies rules 3 and 4 and
+    /// Removes the slot for `index`, leaving a tombstone, then applies rules T3 and T4 and
     /// the sweep. `None` if there was no live slot.
     pub(crate) fn remove(&mut self, index: u64) -> Option<Slot> {
         let at = self.position(index)?;
@@ -195,7 +197,7 @@ impl Slots {
         Some(slot)
     }
 
-    /// Takes every slot out (rule 5). The caller owns the old table and its memory.
+    /// Takes every slot out (rule T5). The caller owns the old table and its memory.
     pub(crate) fn take_all(&mut self) -> Slots {
         mem::take(self)
     }
@@ -240,7 +242,7 @@ impl Slots {
     }
 
     /// After a removal: pop tombstones off both ends, sweep the inner ones when they are
-    /// too many, and apply rules 3 and 4.
+    /// too many, and apply rules T3 and T4.
     fn tidy(&mut self) {
         while self.entries.front().is_some_and(Entry::is_vacant) {
             self.entries.pop_front();
@@ -339,7 +341,7 @@ mod tests {
         assert_eq!(big.capacity(), 16_384);
         for index in 1..=10_000 {
             assert!(matches!(big.remove(index), Some(Slot::Reserved)));
-            // Rule 3 keeps the table within four times what it holds (or the floor).
+            // Rule T3 keeps the table within four times what it holds (or the floor).
             assert!(big.capacity() <= 4 * big.len().max(MIN_CAPACITY));
         }
         assert_eq!(big.capacity(), floor);

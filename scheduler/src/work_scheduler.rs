@@ -16,23 +16,23 @@
 //! - dropping a `JoinHandle`, which may drop a finished task's output;
 //! - `executor::spawn`, which drops the future (and so runs its hook) if it panics.
 //!
-//! Four rules keep it correct whichever of these runs user code:
+//! Four rules, S1–S4 (S for scheduler), keep it correct whichever of these runs user code:
 //!
-//! - **R1. No borrow across a call out.** A `RefCell` borrow of the table never spans any
+//! - **S1. No borrow across a call out.** A `RefCell` borrow of the table never spans any
 //!   of the calls above. Each method takes out what it needs (a `Slot`, or the whole table),
 //!   lets the borrow end, and only then cancels or drops handles. So a re-entrant call
 //!   always finds the table unborrowed: no double-borrow panic.
-//! - **R2. Remove first, cancel second.** `unregister` and `stop` (and their `_now` forms)
+//! - **S2. Remove first, cancel second.** `unregister` and `stop` (and their `_now` forms)
 //!   remove the entry *before* cancelling. When the hook then runs (inside `cancel_now()`, or
 //!   on a later tick) it finds no slot and does nothing, and `len()` is already right when a
 //!   destructor runs. A destructor that unregisters a work `stop` has already taken out of the
 //!   table gets `false`: that work is being stopped anyway.
-//! - **R3. The slot exists before the task does.** `register` reserves the slot, then
+//! - **S3. The slot exists before the task does.** `register` reserves the slot, then
 //!   spawns, then fills the slot with the handle. Whoever ends the work first — its done
 //!   hook, `unregister`, `stop` — removes the slot. If `register` finds its slot gone when
 //!   it comes back with the handle, the work was ended or unregistered meanwhile, and
 //!   `register` cancels the task instead of storing a stale entry.
-//! - **R4. `stop` repeats until the table stays empty.** It takes the whole table, cancels
+//! - **S4. `stop` repeats until the table stays empty.** It takes the whole table, cancels
 //!   everything in it, and looks again: a destructor that registered new works while `stop`
 //!   was cancelling has its works cancelled too, so `len() == 0` when `stop` returns. (With
 //!   `stop_now` those are dropped too before it returns, unless one is in the middle of its own
@@ -44,13 +44,14 @@
 //!
 //! And the `Rc` structure:
 //!
-//! - **R5. The hook holds a `Weak`.** No cycle through the task (see `done_hook.rs`).
+//! - **S5. The hook holds a `Weak`.** No cycle through the task (see `done_hook.rs`).
 //!   Dropping every `WorkScheduler` clone drops the table and its handles, which *detaches*
 //!   the works (a dropped `JoinHandle` does not cancel); their hooks then find no scheduler.
 //!   Call [`WorkScheduler::stop`] first to cancel them.
 
 use std::cell::RefCell;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::Rc;
 
 use crate::done_hook::DoneHook;
@@ -64,7 +65,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// The done hook's entry point: removes `index` if it is still there. The borrow ends
-    /// inside; the caller drops the returned slot (R1).
+    /// inside; the caller drops the returned slot (S1).
     pub(crate) fn forget(&self, index: u64) -> Option<Slot> {
         self.slots.borrow_mut().remove(index)
     }
@@ -108,17 +109,17 @@ impl WorkScheduler {
     /// work's function panics. Either way no entry is left behind.
     pub fn register(&self, work: Work) -> u64 {
         let (index, start) = work.into_parts();
-        // R3: the slot first. The borrow ends at the semicolon (R1).
+        // S3: the slot first. The borrow ends at the semicolon (S1).
         self.inner.slots.borrow_mut().reserve(index);
-        // Calls the work's function and the executor: no borrow held (R1). If either
+        // Calls the work's function and the executor: no borrow held (S1). If either
         // panics, the hook is dropped during unwinding and removes the reserved slot.
         let hook = DoneHook::new(Rc::downgrade(&self.inner), index);
         let handle = start(hook);
-        // R3: fill the slot, or learn that it is gone.
+        // S3: fill the slot, or learn that it is gone.
         let stale = self.inner.slots.borrow_mut().fill(index, handle);
         if let Err(handle) = stale {
             // The work was unregistered or stopped while its function ran: honour that.
-            // The borrow has ended (R1).
+            // The borrow has ended (S1).
             handle.cancel();
         }
         index
@@ -142,7 +143,7 @@ impl WorkScheduler {
     ///    The scheduler held the handle and has dropped it, so unless a `Waker` of the task
     ///    is still stored somewhere, that is the same moment as step 2.
     pub fn unregister(&self, index: u64) -> bool {
-        // The borrow ends at the semicolon (R1, R2).
+        // The borrow ends at the semicolon (S1, S2).
         let removed = self.inner.slots.borrow_mut().remove(index);
         match removed {
             None => false,
@@ -151,7 +152,7 @@ impl WorkScheduler {
                 true
             }
             // `register` is between spawn and fill for this index; it will find the slot
-            // gone and cancel the task itself (R3).
+            // gone and cancel the task itself (S3).
             Some(Slot::Reserved) => true,
         }
     }
@@ -163,13 +164,13 @@ impl WorkScheduler {
     ///
     /// The future's destructors (and its done hook) run inside this call and may call back
     /// into the scheduler — register, unregister, stop: the entry has left the table before
-    /// they run and no borrow is held (rules R1, R2 in the module docs). Exceptions, where only
+    /// they run and no borrow is held (rules S1, S2 in the module docs). Exceptions, where only
     /// the cancel is asked for and the future is dropped as with `unregister`: called from the
     /// work's own body (dropped right after that poll), or from a destructor running inside
     /// the drop of that same work; and a work whose function is still running inside
-    /// `register` (its `register` cancels it when the handle comes back, rule R3).
+    /// `register` (its `register` cancels it when the handle comes back, rule S3).
     pub fn unregister_now(&self, index: u64) -> bool {
-        // The borrow ends at the semicolon (R1, R2).
+        // The borrow ends at the semicolon (S1, S2).
         let removed = self.inner.slots.borrow_mut().remove(index);
         match removed {
             None => false,
@@ -179,7 +180,7 @@ impl WorkScheduler {
                 drop(handle);
                 true
             }
-            // As in `unregister`: `register` cancels it (R3).
+            // As in `unregister`: `register` cancels it (S3).
             Some(Slot::Reserved) => true,
         }
     }
@@ -204,9 +205,14 @@ impl WorkScheduler {
     /// still holds), with no tick in between.
     ///
     /// Destructors run inside this call and may register works, unregister or stop: no borrow
-    /// is held while they run (R1), and works registered meanwhile are stopped too before
-    /// `stop_now` returns (R4). Called from a work's own body, that work is dropped right after
+    /// is held while they run (S1), and works registered meanwhile are stopped too before
+    /// `stop_now` returns (S4). Called from a work's own body, that work is dropped right after
     /// its poll, like with `stop`; every other work inside the call.
+    ///
+    /// # Panics
+    /// If dropping a work's handle panics (its output is the payload of a panic caught in the
+    /// work's destructor, and that payload's own destructor panics): every work is still
+    /// stopped and dropped first, then the first such panic resumes.
     pub fn stop_now(&self) {
         self.stop_with(|handle| {
             handle.cancel_now();
@@ -214,23 +220,47 @@ impl WorkScheduler {
     }
 
     /// `stop` and `stop_now`: takes the table, cancels each work with `cancel`, drops its
-    /// handle, and repeats until the table stays empty (R4).
+    /// handle, and repeats until the table stays empty (S4).
+    ///
+    /// A panic while one work is cancelled or its handle dropped (with `cancel_now`, the
+    /// output can be the payload of a panic caught in the work's destructor, and that
+    /// payload's own destructor may panic) must not cut the loop short: the rest of the taken
+    /// works would be dropped as handles only, which *detaches* them, and their futures would
+    /// run on out of the table. So each cancel-and-drop is contained, and the first panic
+    /// resumes once the table stays empty.
     fn stop_with(&self, cancel: impl Fn(&executor::JoinHandle<()>)) {
+        let mut first_panic = None;
         loop {
-            // R4: the whole table at once; the borrow ends at the semicolon (R1).
+            // S4: the whole table at once; the borrow ends at the semicolon (S1).
             let taken = self.inner.slots.borrow_mut().take_all();
             if taken.len() == 0 {
-                return;
+                break;
             }
             // Index order: registration order for works registered as they were created,
             // and so the order the executor allocated their cells (see `slots.rs`).
             for slot in taken.into_slots() {
                 if let Slot::Filled(handle) = slot {
-                    cancel(&handle);
-                    drop(handle);
+                    let cancelled = catch_unwind(AssertUnwindSafe(|| {
+                        cancel(&handle);
+                        drop(handle);
+                    }));
+                    match (cancelled, &first_panic) {
+                        (Ok(()), _) => {}
+                        (Err(payload), None) => first_panic = Some(payload),
+                        // Only the first is reported; a later payload is dropped quietly (its
+                        // own destructor may panic too: then it is leaked).
+                        (Err(payload), Some(_)) => {
+                            if let Err(inner) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+                                std::mem::forget(inner);
+                            }
+                        }
+                    }
                 }
-                // A `Slot::Reserved` is cancelled by its `register` (R3).
+                // A `Slot::Reserved` is cancelled by its `register` (S3).
             }
+        }
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
         }
     }
 

@@ -66,7 +66,7 @@ fn table_bytes(capacity: usize) -> i64 {
     bytes
 }
 
-/// The table's floor (`slots.rs`, rules 1 and 4): room for 16 works.
+/// The table's floor (`slots.rs`, rules T1 and T4): room for 16 works.
 const FLOOR_CAPACITY: usize = 16;
 
 /// The table's capacity after `works` registrations in a row from empty (`slots.rs`, rules

@@ -180,7 +180,7 @@ fn work_unregisters_itself_now_then_it_is_dropped_after_its_poll() {
 fn destructors_call_back_into_the_scheduler_inside_stop_now() {
     // a's destructor runs inside `stop_now`: it reads len, unregisters b (which `stop_now` has
     // already taken: false), registers c (stopped by the same `stop_now` before it returns,
-    // rule R4) and calls `stop_now` again (nested: finds c, or nothing). No double borrow.
+    // rule S4) and calls `stop_now` again (nested: finds c, or nothing). No double borrow.
     let ex = Executor::new();
     let trace = Trace::default();
     ex.block_on(async {

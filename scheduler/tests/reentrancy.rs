@@ -184,7 +184,7 @@ fn work_calls_stop_from_its_body_then_it_is_dropped_at_once_and_the_others_next_
 fn work_function_stops_the_scheduler_while_being_registered_then_the_work_is_cancelled() {
     // The work's function runs inside `register`, after the slot is reserved and before
     // the handle is stored. `stop` takes the reserved slot; `register` then finds it gone
-    // and cancels the task instead of storing a stale entry (rule R3).
+    // and cancels the task instead of storing a stale entry (rule S3).
     let ex = Executor::new();
     let trace = Trace::default();
     ex.block_on(async {

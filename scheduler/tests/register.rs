@@ -342,7 +342,7 @@ fn thousand_works_registered_in_shuffled_order_are_each_unregistered_once() {
             assert!(scheduler.unregister(target), "work {target}");
             assert!(!scheduler.unregister(target), "work {target} again");
             assert_eq!(scheduler.len(), N - k - 1);
-            // `slots.rs`, rule 3: after a removal, room for at most 4 × max(len, 16).
+            // `slots.rs`, rule T3: after a removal, room for at most 4 × max(len, 16).
             assert!(scheduler.capacity() <= 4 * scheduler.len().max(16));
         }
         assert!(scheduler.is_empty());

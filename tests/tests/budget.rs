@@ -41,7 +41,7 @@ use workspace_tests::counting::{CountingAlloc, Delta, Heap, assert_installed};
 #[global_allocator]
 static ALLOCATOR: CountingAlloc = CountingAlloc;
 
-/// The timer entry inside every `Sleep`, as `timer.rs` lays it out: two links (one pointer
+/// The timer entry inside every `Sleep`, as `entry.rs` lays it out: two links (one pointer
 /// each), the deadline in nanoseconds (`u64`) and the waker in one word. 32 bytes.
 const TIMER_ENTRY_BYTES: usize = size_of::<(
     Option<NonNull<()>>,
@@ -169,6 +169,31 @@ fn one_allocation_per_registered_work() {
             "stopped before their first poll: dropped unpolled"
         );
     });
+}
+
+/// The README's account of how the `Sleep` stayed 32 bytes while taking the timer entry in:
+/// the old registration (16) became the two links (16), and the deadline as a `u64` (8 instead
+/// of an `Instant`'s 16) paid for the waker kept in one word (a full `Waker` is two).
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn the_sleep_took_the_timer_entry_in_and_stayed_32_bytes() {
+    assert_eq!(size_of::<OldSleepLayout>(), 32);
+    assert_eq!(
+        size_of::<Option<(Rc<RefCell<()>>, [u32; 2])>>(),
+        16,
+        "old registration"
+    );
+    assert_eq!(
+        size_of::<[Option<NonNull<()>>; 2]>(),
+        16,
+        "the entry's two links"
+    );
+    assert_eq!(size_of::<Option<Instant>>(), 16, "old deadline");
+    assert_eq!(size_of::<u64>(), 8, "new deadline");
+    assert_eq!(size_of::<Waker>(), 16, "a full waker");
+    assert_eq!(size_of::<Option<NonNull<()>>>(), 8, "the one-word waker");
+    assert_eq!(size_of::<Sleep>(), 32);
+    assert_eq!(size_of::<Sleep>(), TIMER_ENTRY_BYTES);
 }
 
 #[test]

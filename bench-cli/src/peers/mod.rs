@@ -13,8 +13,10 @@
 //! task memory at random, a cost that is the bench's, not the runtime's.
 //!
 //! The table lives in a thread-local of each peer's (see [`SlotsHome`]), so that a hook needs
-//! no pointer to it: tokio's `spawn` wants `Send` futures, and an `Rc` is not. So a peer's hook
-//! is 16 bytes (the index and a flag) where ours is 16 (a `Weak` and the index).
+//! no pointer to it: tokio's `spawn` wants `Send` futures, and an `Rc` is not. A peer's hook is
+//! the index and a `finished` flag, 16 bytes with padding on a 64-bit target: the same size as
+//! ours (a `Weak` and the index), so the hook adds to a peer's task exactly what it adds to ours
+//! (a test below checks the figure).
 //!
 //! # What is counted from the outside, exactly
 //!
@@ -51,6 +53,9 @@ pub const fn empty_slots<H>() -> RefCell<Slots<H>> {
 pub trait PeerHandle: 'static {
     /// Cancels the work and lets go of the handle.
     fn cancel(self);
+
+    /// Lets go of the handle without cancelling the work.
+    fn detach(self);
 }
 
 /// Where a peer keeps its scheduler's table: a thread-local of its own.
@@ -100,6 +105,15 @@ impl<S: SlotsHome> PeerScheduler<S> {
         index
     }
 
+    /// Spawns a work outside the table and detaches it: `spawn` gets a done hook (which then
+    /// finds no entry to remove), and the handle it returns is let go without a cancel.
+    pub fn spawn_detached(&self, spawn: impl FnOnce(DoneHook<S>) -> S::Handle) {
+        let index = self.next_index.get();
+        self.next_index.set(index + 1);
+        spawn(DoneHook::new(index)).detach();
+        self.spawned.set(self.spawned.get() + 1);
+    }
+
     /// Unregisters the work `index` and cancels it; `false` if it was not registered.
     pub fn unregister(&self, index: u64) -> bool {
         match S::slots().with(|slots| slots.borrow_mut().remove(index)) {
@@ -147,6 +161,7 @@ impl<S: SlotsHome> PeerScheduler<S> {
             live_tasks: None,
             peak_live_tasks: None,
             timers_live: None,
+            live_task_bytes: None,
             husks: None,
             husk_bytes: None,
             husks_with_handle: None,
@@ -199,15 +214,16 @@ impl<S: SlotsHome> Drop for DoneHook<S> {
     }
 }
 
-/// The work, for any peer: count the first poll, sleep on the runtime's timer (`sleep` makes
-/// it, at the first poll as ours does), counting every poll; the hook is dropped with the
-/// future, whether or not it was ever polled (an `async fn`'s arguments are part of it).
-pub async fn work<S: SlotsHome, F: Future>(mut hook: DoneHook<S>, sleep: impl FnOnce() -> F) {
+/// The work, for any peer: count the first poll, then run the body `make` makes (at the first
+/// poll, as ours makes its sleep then): the runtime's sleep, or a lesson's body around it,
+/// counting every poll; the hook is dropped with the future, whether or not it was ever polled
+/// (an `async fn`'s arguments are part of it).
+pub async fn work<S: SlotsHome, F: Future>(mut hook: DoneHook<S>, make: impl FnOnce() -> F) {
     work::note_first_poll();
-    let mut sleep = pin!(sleep());
+    let mut body = pin!(make());
     poll_fn(|cx| {
         work::note_poll();
-        sleep.as_mut().poll(cx)
+        body.as_mut().poll(cx)
     })
     .await;
     hook.finished = true;
@@ -242,6 +258,8 @@ mod tests {
     }
 
     impl PeerHandle for FakeHandle {
+        fn detach(self) {}
+
         fn cancel(self) {
             CANCELLED.with(|cancelled| cancelled.borrow_mut().push(self.0));
             let future = FUTURES.with(|futures| futures.borrow_mut().remove(&self.0));
@@ -265,6 +283,18 @@ mod tests {
 
     fn cancelled() -> Vec<u64> {
         CANCELLED.with(|cancelled| mem::take(&mut *cancelled.borrow_mut()))
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_peers_hook_is_16_bytes_as_ours_is() {
+        assert_eq!(std::mem::size_of::<DoneHook<Fake>>(), 16);
+        assert_eq!(
+            std::mem::size_of::<DoneHook<super::tokio::TokioSlots>>(),
+            16
+        );
+        // Ours: a `Weak` (one pointer) and a `u64` index.
+        assert_eq!(std::mem::size_of::<(std::rc::Weak<u8>, u64)>(), 16);
     }
 
     #[test]

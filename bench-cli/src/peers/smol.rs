@@ -26,7 +26,7 @@ use async_io::Timer;
 
 use super::{PeerHandle, PeerScheduler, Slots, SlotsHome, empty_slots};
 use crate::runtime::{Runtime, TaskCounts};
-use crate::work::WORK_SLEEP;
+use crate::work::{self, RcCycle, TIMEOUT, WORK_SLEEP, WorkKind};
 
 /// How long `async-io`'s helper thread is given to make its last turn after shutdown.
 const HELPER_SETTLES: Duration = Duration::from_millis(5);
@@ -56,6 +56,44 @@ impl PeerHandle for Task<()> {
     fn cancel(self) {
         drop(self);
     }
+
+    fn detach(self) {
+        // smol's `Task` cancels on drop: `detach` lets it run on.
+        Task::detach(self);
+    }
+}
+
+impl Smol {
+    /// smol's work of `kind`, with its done hook. A timeout in smol is a race with a timer
+    /// (`futures-lite`'s `or`): the loser is dropped with the race.
+    fn spawn(&self, kind: WorkKind, hook: super::DoneHook<SmolSlots>) -> Task<()> {
+        let sleep = || async {
+            Timer::after(WORK_SLEEP).await;
+        };
+        match kind {
+            WorkKind::Sleep => self
+                .executor
+                .spawn(super::work(hook, || Timer::after(WORK_SLEEP))),
+            WorkKind::Husk => self.executor.spawn(super::work(hook, move || async move {
+                work::park_waker().await;
+                sleep().await;
+            })),
+            WorkKind::Timeout => self.executor.spawn(super::work(hook, move || async move {
+                let fired = async {
+                    Timer::after(TIMEOUT).await;
+                };
+                futures_lite::FutureExt::or(sleep(), fired).await;
+                work::note_timed_out();
+            })),
+            WorkKind::Cycle | WorkKind::CycleWeak => {
+                self.executor.spawn(super::work(hook, move || async move {
+                    let cycle = RcCycle::new(kind == WorkKind::CycleWeak);
+                    sleep().await;
+                    drop(cycle);
+                }))
+            }
+        }
+    }
 }
 
 impl Runtime for Smol {
@@ -72,11 +110,16 @@ impl Runtime for Smol {
         async_io::block_on(self.executor.run(future))
     }
 
-    fn register_work(&self) -> u64 {
-        self.scheduler.register(|hook| {
-            self.executor
-                .spawn(super::work(hook, || Timer::after(WORK_SLEEP)))
-        })
+    fn register(&self, kind: WorkKind) -> u64 {
+        self.scheduler.register(|hook| self.spawn(kind, hook))
+    }
+
+    fn spawn_detached(&self, kind: WorkKind) {
+        self.scheduler.spawn_detached(|hook| self.spawn(kind, hook));
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        Timer::after(duration).await;
     }
 
     fn unregister(&self, index: u64) -> bool {

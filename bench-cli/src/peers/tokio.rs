@@ -8,13 +8,14 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::thread::LocalKey;
+use std::time::Duration;
 
 use tokio::runtime::{Builder, Runtime as TokioRuntime};
 use tokio::task::JoinHandle;
 
 use super::{PeerHandle, PeerScheduler, Slots, SlotsHome, empty_slots};
 use crate::runtime::{Runtime, TaskCounts};
-use crate::work::WORK_SLEEP;
+use crate::work::{self, ArcCycle, TIMEOUT, WORK_SLEEP, WorkKind};
 
 /// tokio's current-thread runtime, time enabled, with a [`PeerScheduler`].
 pub struct Tokio {
@@ -41,6 +42,35 @@ impl PeerHandle for JoinHandle<()> {
     fn cancel(self) {
         self.abort();
     }
+
+    fn detach(self) {
+        // tokio detaches on drop.
+        drop(self);
+    }
+}
+
+/// tokio's work of `kind`, with its done hook. tokio's `spawn` wants `Send` futures, so the
+/// cycle is the `Arc` one.
+fn spawn(kind: WorkKind, hook: super::DoneHook<TokioSlots>) -> JoinHandle<()> {
+    let sleep = || tokio::time::sleep(WORK_SLEEP);
+    match kind {
+        WorkKind::Sleep => tokio::spawn(super::work(hook, sleep)),
+        WorkKind::Husk => tokio::spawn(super::work(hook, move || async move {
+            work::park_waker().await;
+            sleep().await;
+        })),
+        WorkKind::Timeout => tokio::spawn(super::work(hook, move || async move {
+            let _ = tokio::time::timeout(TIMEOUT, sleep()).await;
+            work::note_timed_out();
+        })),
+        WorkKind::Cycle | WorkKind::CycleWeak => {
+            tokio::spawn(super::work(hook, move || async move {
+                let cycle = ArcCycle::new(kind == WorkKind::CycleWeak);
+                sleep().await;
+                drop(cycle);
+            }))
+        }
+    }
 }
 
 impl Runtime for Tokio {
@@ -60,9 +90,16 @@ impl Runtime for Tokio {
         self.runtime.block_on(future)
     }
 
-    fn register_work(&self) -> u64 {
-        self.scheduler
-            .register(|hook| tokio::spawn(super::work(hook, || tokio::time::sleep(WORK_SLEEP))))
+    fn register(&self, kind: WorkKind) -> u64 {
+        self.scheduler.register(|hook| spawn(kind, hook))
+    }
+
+    fn spawn_detached(&self, kind: WorkKind) {
+        self.scheduler.spawn_detached(|hook| spawn(kind, hook));
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        tokio::time::sleep(duration)
     }
 
     fn unregister(&self, index: u64) -> bool {

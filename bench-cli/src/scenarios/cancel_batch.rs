@@ -8,11 +8,11 @@
 use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 
-use super::{Outcome, let_works_start};
+use super::{Cancel, Outcome, let_works_start};
 
 /// Registers N works, lets them start, stops the scheduler; records the moment right after
 /// `stop()` returned.
-pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
+pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger, cancel: Cancel) -> Outcome {
     for i in 0..tasks {
         runtime.register_work();
         ledger.sample_kth(i, || runtime.counts());
@@ -21,7 +21,7 @@ pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outco
     outcome.note_start(let_works_start(runtime).await);
     ledger.sample(runtime.counts());
     outcome.cancels_requested = runtime.registered() as u64;
-    runtime.stop();
+    cancel.stop(runtime);
     outcome.after_cancel = Some(ledger.moment(runtime.counts()));
     outcome
 }

@@ -9,15 +9,15 @@
 use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 
-use super::{Outcome, let_works_start};
+use super::{Cancel, Outcome, let_works_start};
 
 /// Runs the N cycles; records the moment right after the last `unregister()` returned.
-pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
+pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger, cancel: Cancel) -> Outcome {
     let mut outcome = Outcome::default();
     for i in 0..tasks {
         let index = runtime.register_work();
         outcome.note_start(let_works_start(runtime).await);
-        if runtime.unregister(index) {
+        if cancel.unregister(runtime, index) {
             outcome.cancels_requested += 1;
         }
         // Reads counters only: no allocation inside the measured loop.

@@ -25,8 +25,9 @@ pub fn report(args: &[&str]) -> Value {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        output.stderr.is_empty(),
-        "bench-cli {all:?} wrote to stderr"
+        stderr(&output).is_empty(),
+        "bench-cli {all:?} wrote to stderr: {}",
+        stderr(&output)
     );
     serde_json::from_slice(&output.stdout).expect("the JSON report parses")
 }
@@ -60,8 +61,8 @@ pub fn signed(value: &Value, path: &str) -> i64 {
         .unwrap_or_else(|| panic!("{path} is not a number in {value:#}"))
 }
 
-/// `value` without its wall times (and its samples' times and resident sets): what must be the
-/// same on every run.
+/// `value` without its wall times (and its samples' times and resident sets, and the report's
+/// date): what must be the same on every run.
 pub fn without_times(value: &Value) -> Value {
     let mut value = value.clone();
     if let Some(scenarios) = value.get_mut("scenarios").and_then(Value::as_array_mut) {
@@ -70,6 +71,10 @@ pub fn without_times(value: &Value) -> Value {
         }
     } else {
         strip_time(&mut value);
+    }
+    // The report's date is to the second: two runs may straddle one.
+    if let Some(meta) = value.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.remove("date");
     }
     // A sample's time and the process's resident set vary; its heap and counts do not.
     if let Some(samples) = value.get_mut("samples").and_then(Value::as_array_mut) {
@@ -89,9 +94,16 @@ fn strip_time(scenario: &mut Value) {
         .remove("time");
 }
 
-/// Standard error as text.
+/// The warning a debug build prints first on standard error (the tests run the debug build).
+pub const DEBUG_WARNING: &str = "bench-cli: warning: THIS IS A DEBUG BUILD";
+
+/// Standard error as text, without the debug build's warning.
 pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    let text = String::from_utf8_lossy(&output.stderr);
+    text.lines()
+        .filter(|line| !line.starts_with(DEBUG_WARNING))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// Splits one CSV line into its fields (RFC 4180: fields may be quoted, `""` is a quote).

@@ -38,7 +38,7 @@ pub async fn tick() {
 pub const TABLE_ENTRY_BYTES: usize = 16;
 
 /// The table's capacity after `works` registrations in a row from empty, as `slots.rs` grows
-/// it: room for exactly 16 on first use (rule 1), then doubling whenever full (rule 2).
+/// it: room for exactly 16 on first use (rule T1), then doubling whenever full (rule T2).
 pub fn table_capacity(works: usize) -> usize {
     if works == 0 {
         0
@@ -49,8 +49,8 @@ pub fn table_capacity(works: usize) -> usize {
 
 /// What the scheduler's table does to the heap while it grows, the way `slots.rs` grows it,
 /// to hold `works` entries: measured on a reference `VecDeque` whose entries are 16 bytes like
-/// the scheduler's, made room for exactly 16 on first use (rule 1) and then filled one
-/// `push_back` at a time (rule 2, a `VecDeque` growing: each growth is one `realloc` to twice
+/// the scheduler's, made room for exactly 16 on first use (rule T1) and then filled one
+/// `push_back` at a time (rule T2, a `VecDeque` growing: each growth is one `realloc` to twice
 /// the room). Checked against the same rules as arithmetic: one first block, one realloc per
 /// doubling, `TABLE_ENTRY_BYTES` per entry of capacity. `table_growth(1).bytes` is the table's
 /// floor.

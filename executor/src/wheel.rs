@@ -1,18 +1,5 @@
-//! The timer: a hierarchical timing wheel whose entries live inside the `Sleep`s themselves.
-//!
-//! # Why intrusive
-//!
-//! A timer that keeps its entries in storage of its own (a slab, a heap) costs every sleeping
-//! task that storage on top of its cell, and keeps it after a cancel until it is purged. Here the
-//! entry *is* part of the `Sleep` ([`Entry`]: two links, the deadline and a one-word waker,
-//! 32 bytes), so it lives in the task's cell, and the timer itself is a fixed array of list
-//! heads allocated once with the executor. Registering a sleep allocates nothing; dropping it
-//! unlinks it in O(1) and drops its waker in the same step, and then nothing of it is left
-//! anywhere: there is no record to go stale.
-//!
-//! The price is that a `Sleep` must not move while registered: it is `!Unpin`, and the
-//! pointers to it are valid because pinned memory is dropped in place, and `Sleep`'s `Drop`
-//! unlinks the entry first.
+//! The timer wheel: the optimisation of the timer. It links the entries of `entry.rs` (which
+//! live in the `Sleep`s) by deadline, so that finding what is due costs a few bit operations.
 //!
 //! # The wheel
 //!
@@ -39,10 +26,8 @@
 //! back pointer: the invariant is that an entry due at or before `elapsed` is in `expired`, and
 //! any other is in the slot its deadline maps to from `elapsed`.
 
-use crate::clock::{self, NEVER};
-use crate::slim_waker::SlimWaker;
-use std::cell::Cell;
-use std::marker::PhantomPinned;
+use crate::clock::{self, Due};
+use crate::entry::{Entry, List, entry};
 use std::ptr::NonNull;
 
 const LEVELS: usize = 6;
@@ -51,138 +36,14 @@ const SLOTS: usize = 1 << SLOT_BITS;
 /// Ticks one full wheel spans; a deadline farther than this from `elapsed` goes to the top level.
 const MAX_SPAN: u64 = 1 << (SLOT_BITS * LEVELS as u32);
 
-/// A timer entry, embedded in a `Sleep`. Registered exactly while `waker` is `Some`.
-///
-/// The links and the waker are `Cell`s: the wheel reaches the entry through a raw pointer while
-/// the `Sleep` holding it may be borrowed, so both sides only ever use shared references.
-pub(crate) struct Entry {
-    prev: Cell<Option<NonNull<Entry>>>,
-    next: Cell<Option<NonNull<Entry>>>,
-    /// Nanoseconds on the `clock`; [`NEVER`] for a sleep that never ends. Never changes.
-    deadline: u64,
-    waker: Cell<Option<SlimWaker>>,
-    /// The wheel points to the entry: it must not move while registered.
-    _pinned: PhantomPinned,
-}
-
-impl Entry {
-    pub(crate) fn new(deadline: u64) -> Entry {
-        Entry {
-            prev: Cell::new(None),
-            next: Cell::new(None),
-            deadline,
-            waker: Cell::new(None),
-            _pinned: PhantomPinned,
-        }
-    }
-
-    pub(crate) fn deadline(&self) -> u64 {
-        self.deadline
-    }
-
-    /// Calls `f` with the waker in place (the cell is briefly emptied; `f` must not touch it).
-    /// The waker goes back even if `f` panics: a linked entry must never look unregistered.
-    fn peek_waker<R>(&self, f: impl FnOnce(Option<&SlimWaker>) -> R) -> R {
-        struct PutBack<'a>(&'a Cell<Option<SlimWaker>>, Option<SlimWaker>);
-        impl Drop for PutBack<'_> {
-            fn drop(&mut self) {
-                self.0.set(self.1.take());
-            }
-        }
-        let taken = PutBack(&self.waker, self.waker.take());
-        f(taken.1.as_ref())
-    }
-
-    pub(crate) fn is_registered(&self) -> bool {
-        self.peek_waker(|waker| waker.is_some())
-    }
-
-    /// The core whose timer holds this entry, if it is registered.
-    pub(crate) fn core(&self) -> Option<NonNull<crate::executor::Core>> {
-        self.peek_waker(|waker| waker.map(SlimWaker::core))
-    }
-
-    /// Whether the registered waker would wake the same task as `waker`.
-    pub(crate) fn will_wake(&self, waker: &std::task::Waker) -> bool {
-        self.peek_waker(|stored| stored.is_some_and(|stored| stored.will_wake(waker)))
-    }
-
-    /// Replaces the waker of a registered entry; returns the old one, for the caller to drop.
-    pub(crate) fn replace_waker(&self, waker: SlimWaker) -> SlimWaker {
-        let old = self.waker.replace(Some(waker));
-        old.expect("replacing the waker of an unregistered timer entry")
-    }
-}
-
-/// The entry behind `ptr`.
-///
-/// Every pointer the wheel holds is to a registered entry, and a registered entry is alive and
-/// does not move: its `Sleep` is pinned (`!Unpin`, so only reachable through `Pin`), pinned
-/// memory is not reused before its destructor runs, and `Sleep`'s destructor unlinks the entry
-/// first. Entries of `Sleep`s that never run their destructor (leaked) stay valid forever. The
-/// executor unlinks every entry left at shutdown, before the wheel goes. The returned reference
-/// is shared; all the entry's mutable parts are `Cell`s.
-fn entry<'a>(ptr: NonNull<Entry>) -> &'a Entry {
-    // SAFETY: see above: a pointer held by the wheel is to a live, pinned entry.
-    unsafe { ptr.as_ref() }
-}
-
-/// A FIFO list of entries, linked through the entries themselves.
-#[derive(Default)]
-struct List {
-    head: Option<NonNull<Entry>>,
-    tail: Option<NonNull<Entry>>,
-}
-
-impl List {
-    fn is_empty(&self) -> bool {
-        self.head.is_none()
-    }
-
-    /// `ptr` must be registered (alive, pinned) and in no list.
-    fn push_back(&mut self, ptr: NonNull<Entry>) {
-        let e = entry(ptr);
-        e.next.set(None);
-        e.prev.set(self.tail);
-        match self.tail {
-            Some(tail) => entry(tail).next.set(Some(ptr)),
-            None => self.head = Some(ptr),
-        }
-        self.tail = Some(ptr);
-    }
-
-    fn pop_front(&mut self) -> Option<NonNull<Entry>> {
-        let ptr = self.head?;
-        self.unlink(ptr);
-        Some(ptr)
-    }
-
-    /// `ptr` must be in this list.
-    fn unlink(&mut self, ptr: NonNull<Entry>) {
-        let e = entry(ptr);
-        let (prev, next) = (e.prev.take(), e.next.take());
-        match prev {
-            Some(prev) => entry(prev).next.set(next),
-            None => {
-                debug_assert_eq!(self.head, Some(ptr), "unlinking an entry of another list");
-                self.head = next;
-            }
-        }
-        match next {
-            Some(next) => entry(next).prev.set(prev),
-            None => self.tail = prev,
-        }
-    }
-}
-
-struct Level {
+struct Level<W> {
     /// Bit `s` set exactly when `slots[s]` is non-empty.
     occupied: u64,
-    slots: [List; SLOTS],
+    slots: [List<W>; SLOTS],
 }
 
-impl Default for Level {
-    fn default() -> Level {
+impl<W> Default for Level<W> {
+    fn default() -> Level<W> {
         Level {
             occupied: 0,
             slots: std::array::from_fn(|_| List::default()),
@@ -199,21 +60,21 @@ enum Place {
 }
 
 /// The executor's timer; see the module docs.
-pub(crate) struct Timer {
+pub(crate) struct Timer<W> {
     /// Every tick up to and including this one has been processed.
     elapsed: u64,
-    levels: [Level; LEVELS],
-    expired: List,
-    never: List,
+    levels: [Level<W>; LEVELS],
+    expired: List<W>,
+    never: List<W>,
     live: usize,
 }
 
-impl Timer {
-    pub(crate) fn new() -> Timer {
+impl<W> Timer<W> {
+    pub(crate) fn new() -> Timer<W> {
         Timer::starting_at(clock::tick_of(clock::now()))
     }
 
-    fn starting_at(elapsed: u64) -> Timer {
+    fn starting_at(elapsed: u64) -> Timer<W> {
         Timer {
             elapsed,
             levels: std::array::from_fn(|_| Level::default()),
@@ -234,17 +95,20 @@ impl Timer {
 
     /// Has the timer's time reached `deadline`? True for an entry it has fired.
     pub(crate) fn is_due(&self, deadline: u64) -> bool {
-        deadline != NEVER && clock::tick_at_or_after(deadline) <= self.elapsed
+        match clock::due(deadline) {
+            Due::Never => false,
+            Due::AtOnce => true,
+            Due::AtTick(when) => when <= self.elapsed,
+        }
     }
 
     fn place(&self, deadline: u64) -> Place {
-        if deadline == NEVER {
-            return Place::Never;
-        }
-        let when = clock::tick_at_or_after(deadline);
-        if when <= self.elapsed {
-            return Place::Expired;
-        }
+        let when = match clock::due(deadline) {
+            Due::Never => return Place::Never,
+            Due::AtOnce => return Place::Expired,
+            Due::AtTick(when) if when <= self.elapsed => return Place::Expired,
+            Due::AtTick(when) => when,
+        };
         // The level is given by the highest bit in which `when` and `elapsed` differ: they agree
         // on every bit above level L's slot bits exactly when `when` falls in the current
         // level-L window. Past the top level's window, the top level (it wraps around).
@@ -255,7 +119,7 @@ impl Timer {
         Place::Slot { level, slot }
     }
 
-    fn list(&mut self, place: Place) -> &mut List {
+    fn list(&mut self, place: Place) -> &mut List<W> {
         match place {
             Place::Never => &mut self.never,
             Place::Expired => &mut self.expired,
@@ -263,9 +127,13 @@ impl Timer {
         }
     }
 
-    fn link(&mut self, ptr: NonNull<Entry>) {
-        let place = self.place(entry(ptr).deadline);
-        self.list(place).push_back(ptr);
+    /// # Safety
+    /// `ptr` is registered in this timer (its waker is set) and in no list.
+    unsafe fn link(&mut self, ptr: NonNull<Entry<W>>) {
+        // SAFETY: registered (the caller's contract).
+        let place = self.place(unsafe { entry(ptr) }.deadline);
+        // SAFETY: as above; in no list.
+        unsafe { self.list(place).push_back(ptr) };
         if let Place::Slot { level, slot } = place {
             self.levels[level].occupied |= 1 << slot;
         }
@@ -276,11 +144,13 @@ impl Timer {
     /// # Safety
     /// `ptr` is an unregistered entry inside a pinned `Sleep` (so it stays put until its
     /// destructor, which calls [`Timer::remove`]), on this executor's thread.
-    pub(crate) unsafe fn insert(&mut self, ptr: NonNull<Entry>, waker: SlimWaker) {
-        let old = entry(ptr).waker.replace(Some(waker));
+    pub(crate) unsafe fn insert(&mut self, ptr: NonNull<Entry<W>>, waker: W) {
+        // SAFETY: alive and pinned (the caller's contract); it is registered from here on.
+        let old = unsafe { entry(ptr) }.waker.replace(Some(waker));
         debug_assert!(old.is_none(), "registering a registered entry");
         self.live += 1;
-        self.link(ptr);
+        // SAFETY: registered just now, and an unregistered entry is in no list.
+        unsafe { self.link(ptr) };
     }
 
     /// Unregisters the entry at `ptr` and returns its waker, for the caller to drop outside any
@@ -288,22 +158,30 @@ impl Timer {
     ///
     /// # Safety
     /// `ptr` is registered in this timer.
-    pub(crate) unsafe fn remove(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
-        let place = self.place(entry(ptr).deadline);
+    pub(crate) unsafe fn remove(&mut self, ptr: NonNull<Entry<W>>) -> W {
+        // SAFETY: registered (the caller's contract).
+        let place = self.place(unsafe { entry(ptr) }.deadline);
         let list = self.list(place);
-        list.unlink(ptr);
+        // SAFETY: a registered entry is in the list its deadline maps to (module docs).
+        unsafe { list.unlink(ptr) };
         if let Place::Slot { level, slot } = place {
             if self.levels[level].slots[slot].is_empty() {
                 self.levels[level].occupied &= !(1 << slot);
             }
         }
-        self.take(ptr)
+        // SAFETY: registered until now, just unlinked.
+        unsafe { self.take(ptr) }
     }
 
-    /// The waker of an entry just unlinked.
-    fn take(&mut self, ptr: NonNull<Entry>) -> SlimWaker {
+    /// Unregisters an entry just unlinked: returns its waker.
+    ///
+    /// # Safety
+    /// `ptr` was registered in this timer and has just been unlinked from its list.
+    unsafe fn take(&mut self, ptr: NonNull<Entry<W>>) -> W {
         self.live -= 1;
-        entry(ptr)
+        // SAFETY: still alive: its `Sleep` is the one unregistering it, or it was in the wheel
+        // until now (W1).
+        unsafe { entry(ptr) }
             .waker
             .take()
             .expect("a linked timer entry has a waker")
@@ -344,18 +222,20 @@ impl Timer {
         self.levels[level].occupied &= !(1 << slot);
         self.elapsed = start;
         while let Some(ptr) = list.pop_front() {
-            self.link(ptr);
+            // SAFETY: it was in the wheel (W1), and popping unlinked it.
+            unsafe { self.link(ptr) };
         }
     }
 
     /// Unregisters one entry due at or before `now` (a tick) and returns its waker.
-    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<SlimWaker> {
+    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<W> {
         let ptr = self.pop_expired_entry(now)?;
-        Some(self.take(ptr))
+        // SAFETY: `pop_expired_entry` just unlinked it from the wheel.
+        Some(unsafe { self.take(ptr) })
     }
 
     /// Unlinks one entry due at or before `now`; the caller takes its waker.
-    fn pop_expired_entry(&mut self, now: u64) -> Option<NonNull<Entry>> {
+    fn pop_expired_entry(&mut self, now: u64) -> Option<NonNull<Entry<W>>> {
         loop {
             if let Some(ptr) = self.expired.pop_front() {
                 return Some(ptr);
@@ -381,7 +261,7 @@ impl Timer {
     }
 
     /// Unregisters any one entry (shutdown: entries whose `Sleep` outlives the executor).
-    pub(crate) fn pop_any(&mut self) -> Option<SlimWaker> {
+    pub(crate) fn pop_any(&mut self) -> Option<W> {
         let ptr = match (self.never.head, self.expired.head) {
             (Some(ptr), _) | (None, Some(ptr)) => ptr,
             (None, None) => {
@@ -396,10 +276,10 @@ impl Timer {
     }
 }
 
-impl Drop for Timer {
+impl<W> Drop for Timer<W> {
     fn drop(&mut self) {
-        // The executor detaches every entry at shutdown (`pop_any`): an entry left linked here
-        // would point into a freed wheel from its `Sleep`.
+        // The executor detaches every entry at shutdown (`pop_any`, rule C1): an entry left
+        // linked here would point into a freed wheel from its `Sleep`.
         debug_assert_eq!(self.live, 0, "timer dropped with registered entries");
     }
 }
@@ -409,6 +289,7 @@ mod tests {
     use super::*;
     use crate::clock::NANOS_PER_TICK;
     use crate::executor::Executor;
+    use crate::slim_waker::SlimWaker;
     use std::collections::HashMap;
     use std::pin::Pin;
 
@@ -439,20 +320,22 @@ mod tests {
     /// distance (same tick, each level, past the top level's span, never), removals, and time
     /// jumps of every size. After each jump exactly the model's due entries have fired, none
     /// early; `next_tick` is never later than the earliest deadline; `len` always agrees.
-    impl Timer {
+    impl<W> Timer<W> {
         /// Walks every list: each entry is where `place` says, each slot's bit matches, and the
         /// count is right.
         fn check_invariants(&self) {
             let mut count = 0;
-            let mut walk = |list: &List, expected: Place| {
+            let mut walk = |list: &List<W>, expected: Place| {
                 let mut prev = None;
                 let mut cursor = list.head;
                 while let Some(ptr) = cursor {
-                    assert_eq!(self.place(entry(ptr).deadline), expected);
-                    assert_eq!(entry(ptr).prev.get(), prev);
-                    assert!(entry(ptr).is_registered());
+                    // SAFETY: in one of the wheel's lists (W1).
+                    let e = unsafe { entry(ptr) };
+                    assert_eq!(self.place(e.deadline), expected);
+                    assert_eq!(e.prev.get(), prev);
+                    assert!(e.is_registered());
                     prev = cursor;
-                    cursor = entry(ptr).next.get();
+                    cursor = e.next.get();
                     count += 1;
                 }
                 assert_eq!(list.tail, prev);
@@ -480,8 +363,8 @@ mod tests {
             let start = rng.below(1 << 36);
             let mut timer = Timer::starting_at(start);
             let mut now = start;
-            let mut entries: Vec<Pin<Box<Entry>>> = Vec::new();
-            let mut model: HashMap<NonNull<Entry>, Option<u64>> = HashMap::new();
+            let mut entries: Vec<Pin<Box<Entry<SlimWaker>>>> = Vec::new();
+            let mut model: HashMap<NonNull<Entry<SlimWaker>>, Option<u64>> = HashMap::new();
             for step in 0..steps {
                 match rng.below(10) {
                     0..=4 => {
@@ -496,7 +379,7 @@ mod tests {
                         let when = (distance != u64::MAX).then(|| now + distance);
                         let deadline = match when {
                             Some(when) => deadline_for(&mut rng, when),
-                            None => NEVER,
+                            None => clock::NEVER,
                         };
                         let entry = Box::pin(Entry::new(deadline));
                         let ptr = NonNull::from(&*entry);
@@ -512,7 +395,8 @@ mod tests {
                             .unwrap();
                         // SAFETY: the model holds exactly the registered entries.
                         drop(unsafe { timer.remove(ptr) });
-                        assert!(!entry(ptr).is_registered());
+                        // SAFETY: the entry is alive in `entries` (boxed, pinned).
+                        assert!(!unsafe { entry(ptr) }.is_registered());
                         model.remove(&ptr);
                     }
                     _ => {
@@ -523,7 +407,8 @@ mod tests {
                             _ => rng.below(1 << 28),
                         };
                         while let Some(ptr) = timer.pop_expired_entry(now) {
-                            drop(timer.take(ptr));
+                            // SAFETY: just unlinked by `pop_expired_entry`.
+                            drop(unsafe { timer.take(ptr) });
                             let when = model.remove(&ptr).expect("fired an unregistered entry");
                             let when = when.expect("fired a never-ending entry");
                             assert!(when <= now, "fired at {now} an entry due at {when}");
@@ -613,5 +498,40 @@ mod tests {
         // One wake-up per level it passes through: the level-2 slot, the level-1 slot, the tick.
         assert_eq!(wakeups, [3 * 4096, 3 * 4096 + 5 * 64, when]);
         assert!(!e.is_registered());
+    }
+
+    #[test]
+    fn a_top_level_entry_costs_five_wakeups_that_only_cascade() {
+        let ex = Executor::new();
+        let core = ex.core_for_tests();
+        let mut timer = Timer::starting_at(0);
+        // Level 5 from tick 0, and a non-zero digit at every level below.
+        let digits = [7u64, 6, 5, 4, 3, 2]; // level 0 .. level 5
+        let when: u64 = digits.iter().rev().fold(0, |acc, d| acc * 64 + d);
+        let e = Box::pin(Entry::new(when * NANOS_PER_TICK));
+        // SAFETY: boxed and pinned; it fires (and unlinks) below.
+        unsafe {
+            timer.insert(
+                NonNull::from(&*e),
+                SlimWaker::new(core.main_waker_for_tests(), NonNull::from(core)),
+            )
+        };
+        assert_eq!(timer.levels[5].occupied, 1 << 2);
+        let (mut empty, mut fired) = (0, 0);
+        while let Some(tick) = timer.next_tick() {
+            match timer.pop_expired(tick) {
+                Some(waker) => {
+                    assert_eq!(tick, when, "fired at its own tick");
+                    fired += 1;
+                    drop(waker);
+                }
+                None => empty += 1,
+            }
+        }
+        assert_eq!(
+            (empty, fired),
+            (5, 1),
+            "one cascade per level above 0, then the tick"
+        );
     }
 }
