@@ -659,11 +659,6 @@ fn moment_lines(
         each(|m| maybe(m.husk_bytes)),
     ));
     lines.push(Line::Figure(
-        "husks (future dropped, cell held)",
-        each(|m| maybe(m.husks)),
-    ));
-    lines.push(Line::Figure("  their bytes", each(|m| maybe(m.husk_bytes))));
-    lines.push(Line::Figure(
         "  held by a JoinHandle",
         each(|m| maybe(m.husks_with_handle)),
     ));
