@@ -327,8 +327,9 @@ async def baseline(scheduler, tasks, readings):
 
 
 async def husk(scheduler, tasks, readings):
-    for _ in range(tasks):
+    for i in range(tasks):
         scheduler.register(Work(park_then_sleep, WORK_SLEEP))
+        sample_kth(i, readings, scheduler)
     note_start(readings, await let_works_start(scheduler))
     readings[CANCELS_REQUESTED] = len(scheduler)
     scheduler.stop()
@@ -338,15 +339,17 @@ async def husk(scheduler, tasks, readings):
 
 async def detach(scheduler, tasks, readings):
     # No reference kept, no done callback: the task is the loop's alone.
-    for _ in range(tasks):
+    for i in range(tasks):
         scheduler._loop.create_task(new_work().run())
         scheduler.spawned += 1
+        sample_kth(i, readings, scheduler)
     note_start(readings, await let_works_start(scheduler))
 
 
 async def timeout(scheduler, tasks, readings):
-    for _ in range(tasks):
+    for i in range(tasks):
         scheduler.register(Work(sleep_in_timeout, WORK_SLEEP))
+        sample_kth(i, readings, scheduler)
     note_start(readings, await let_works_start(scheduler))
     while COUNTS[TIMED_OUT] < tasks:
         await asyncio.sleep(TIMEOUT)
@@ -354,8 +357,9 @@ async def timeout(scheduler, tasks, readings):
 
 
 async def cycle_body(scheduler, tasks, readings, weak):
-    for _ in range(tasks):
+    for i in range(tasks):
         scheduler.register(Work(cycle_then_sleep, WORK_SLEEP, weak=weak))
+        sample_kth(i, readings, scheduler)
     note_start(readings, await let_works_start(scheduler))
     readings[CANCELS_REQUESTED] = len(scheduler)
     scheduler.stop()

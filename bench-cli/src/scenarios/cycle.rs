@@ -30,8 +30,9 @@ pub async fn body<R: Runtime>(
     ledger: &Ledger,
     cancel: Cancel,
 ) -> Outcome {
-    for _ in 0..tasks {
+    for i in 0..tasks {
         runtime.register(kind);
+        ledger.sample_kth(i, || runtime.counts());
     }
     let mut outcome = Outcome::default();
     outcome.note_start(let_works_start(runtime).await);

@@ -17,8 +17,9 @@ use super::{Cancel, Outcome, let_works_start};
 
 /// Registers N husk works, lets them start (and park their wakers), stops the scheduler.
 pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger, cancel: Cancel) -> Outcome {
-    for _ in 0..tasks {
+    for i in 0..tasks {
         runtime.register(WorkKind::Husk);
+        ledger.sample_kth(i, || runtime.counts());
     }
     let mut outcome = Outcome::default();
     outcome.note_start(let_works_start(runtime).await);

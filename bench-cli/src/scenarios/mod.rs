@@ -247,8 +247,8 @@ impl Scenario {
             Scenario::NoCancel => no_cancel::body(runtime, tasks, ledger).await,
             Scenario::Baseline => baseline::body(runtime).await,
             Scenario::Husk => husk::body(runtime, tasks, ledger, cancel).await,
-            Scenario::Detach => detach::body(runtime, tasks).await,
-            Scenario::Timeout => timeout::body(runtime, tasks).await,
+            Scenario::Detach => detach::body(runtime, tasks, ledger).await,
+            Scenario::Timeout => timeout::body(runtime, tasks, ledger).await,
             Scenario::Cycle => cycle::body(runtime, WorkKind::Cycle, tasks, ledger, cancel).await,
             Scenario::CycleWeak => {
                 cycle::body(runtime, WorkKind::CycleWeak, tasks, ledger, cancel).await

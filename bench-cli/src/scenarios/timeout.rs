@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 use crate::work::{self, TIMEOUT, WorkKind};
 
@@ -20,9 +21,10 @@ use super::{Outcome, let_works_start};
 const PATIENCE: Duration = Duration::from_secs(600);
 
 /// Registers N timeout works, lets them start, waits until every timeout has fired.
-pub async fn body<R: Runtime>(runtime: &R, tasks: u64) -> Outcome {
-    for _ in 0..tasks {
+pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
+    for i in 0..tasks {
         runtime.register(WorkKind::Timeout);
+        ledger.sample_kth(i, || runtime.counts());
     }
     let mut outcome = Outcome::default();
     outcome.note_start(let_works_start(runtime).await);
