@@ -16,7 +16,10 @@
 //! scenarios in Python, run as a child process), `report.rs`, `meta.rs`, `compare.rs` and
 //! `format.rs` (what is reported, and how it is printed), `cli.rs` and `limits.rs` (what is
 //! refused, and why), `export.rs`, `interrupt.rs` and `progress.rs` (files written whole,
-//! signals, progress that does not disturb the figures).
+//! signals, progress that does not disturb the figures); then what can be seen beside the
+//! figures: `sampling.rs` (the heap over time, sampled without allocating), `observe.rs` (the
+//! runs' samples and traces kept), `plot.rs` (`--plot`), `trace_export.rs` (`--trace`, Chrome
+//! trace-event JSON from the executor's recorder) and `holders.rs` (why the heap is not back).
 
 pub mod alloc;
 pub mod asyncio;
