@@ -98,8 +98,9 @@ pub struct Cli {
     pub output: Option<PathBuf>,
 
     /// Write the run as Chrome trace-event JSON to FILE (open it in ui.perfetto.dev or
-    /// chrome://tracing): a track per task of ours, [A] to [M], and the heap, cells, futures
-    /// and husks as counter tracks. A traced run's timings are not comparable.
+    /// chrome://tracing): a track per task of ours, from its allocation (A) to its free (M),
+    /// and the heap, cells, futures and husks as counter tracks. A traced run's timings are not
+    /// comparable.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 

@@ -138,7 +138,7 @@ pub(crate) struct TaskVTable {
     pub(crate) drop_output: unsafe fn(NonNull<Header>),
     /// Returns the cell's memory to the allocator.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
-    /// The cell's size in bytes (`Task::<F>::SIZE`): what stays allocated as a husk after [F].
+    /// The cell's size in bytes (`Task::<F>::SIZE`): what stays allocated as a husk after \[F\].
     pub(crate) size: usize,
 }
 

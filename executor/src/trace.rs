@@ -11,23 +11,23 @@
 //!
 //! # On: one recorder per executor
 //!
-//! With the feature, a [`Recorder`] is a preallocated buffer of [`Event`]s. Attach it to an
-//! executor with [`Executor::trace_into`]; from then on every hook of that executor's tasks
+//! With the feature, a `Recorder` is a preallocated buffer of `Event`s. Attach it to an
+//! executor with `Executor::trace_into`; from then on every hook of that executor's tasks
 //! appends one event — on whichever thread it happens: a wake from another thread, or the
 //! \[M\] of a cell whose last `Waker` was dropped there. Read the events with
-//! [`Recorder::events`] when the run is over, also after the executor has shut down (a
+//! `Recorder::events` when the run is over, also after the executor has shut down (a
 //! `JoinHandle` or a `Waker` dropped later still records into it).
 //!
-//! Per task the events come in lifecycle order: [`EventKind::Spawned`] (\[A\], with the cell's
-//! bytes), then for each poll [`EventKind::PollStart`] and [`EventKind::PollEnd`], any
-//! [`EventKind::Wake`]s (from the executor's thread, another thread, or the timer),
-//! [`EventKind::Cancel`] when a cancel is asked for, [`EventKind::FutureDropped`] (\[F\]) and
-//! [`EventKind::Freed`] (\[M\]). [`EventKind::WakerCloned`] and [`EventKind::WakerDropped`]
+//! Per task the events come in lifecycle order: `EventKind::Spawned` (\[A\], with the cell's
+//! bytes), then for each poll `EventKind::PollStart` and `EventKind::PollEnd`, any
+//! `EventKind::Wake`s (from the executor's thread, another thread, or the timer),
+//! `EventKind::Cancel` when a cancel is asked for, `EventKind::FutureDropped` (\[F\]) and
+//! `EventKind::Freed` (\[M\]). `EventKind::WakerCloned` and `EventKind::WakerDropped`
 //! (and each `Wake` with `by_ref: false`, which consumes its waker) give the number of
-//! outstanding waker clones at any moment; [`EventKind::HandleDropped`] says when the
+//! outstanding waker clones at any moment; `EventKind::HandleDropped` says when the
 //! `JoinHandle` let go. Between \[F\] and \[M\] the task is a husk: those two tell what
 //! holds it. Once per look of the run loop at its timer and remote queue,
-//! [`EventKind::RunQueue`] records the run queue's length.
+//! `EventKind::RunQueue` records the run queue's length.
 //!
 //! # An observer must not keep alive what it observes
 //!
@@ -38,10 +38,10 @@
 //!
 //! # Its own memory
 //!
-//! The buffer is allocated once, by [`Recorder::with_capacity`], before the run it records:
+//! The buffer is allocated once, by `Recorder::with_capacity`, before the run it records:
 //! recording never allocates, so the heap figures of a traced run stay exact (its own bytes
-//! are [`Recorder::buffer_bytes`]). When the buffer is full, later events are counted
-//! ([`Recorder::dropped`]) and not stored. Appending takes a lock and reads the clock, so a
+//! are `Recorder::buffer_bytes`). When the buffer is full, later events are counted
+//! (`Recorder::dropped`) and not stored. Appending takes a lock and reads the clock, so a
 //! traced run is slower: its timings are not comparable with an untraced run's.
 //!
 //! # Feature unification
@@ -88,8 +88,6 @@
 //! assert_eq!(recorder.dropped(), 0);
 //! # }
 //! ```
-//!
-//! [`Executor::trace_into`]: crate::Executor::trace_into
 
 #[cfg(feature = "trace")]
 pub use on::{CancelSource, Ending, Event, EventKind, Recorder, WakeSource};
