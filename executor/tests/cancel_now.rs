@@ -13,8 +13,8 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 use support::{
-    Counter, Log, OnDrop, Probe, WakerSlot, assert_stats, guarded, pending_with_waker, tick,
-    within, yield_forever,
+    Counter, Log, OnDrop, Probe, WakerSlot, assert_stats, guarded, pending_with_waker,
+    spawn_logged, tick, within, yield_forever,
 };
 use workspace_tests::counting::{CountingAlloc, Delta, Heap};
 
@@ -94,17 +94,9 @@ fn idle_sleeping_task_is_dropped_inside_the_call_and_freed_with_its_handle() {
 fn never_polled_task_leaves_the_run_queue_at_once() {
     let ex = Executor::new();
     let log = Log::new();
-    let spawn_logged = |name: &'static str| {
-        let log = log.clone();
-        let dropped = log.on_drop(format!("{name} dropped"));
-        ex.spawn(async move {
-            let _dropped = dropped;
-            log.push(format!("{name} polled"));
-        })
-    };
-    let a = spawn_logged("a");
-    let b = spawn_logged("b");
-    let c = spawn_logged("c");
+    let a = spawn_logged(&ex, &log, "a");
+    let b = spawn_logged(&ex, &log, "b");
+    let c = spawn_logged(&ex, &log, "c");
     let cells = ex.stats().live_task_bytes;
     // The middle one, then the last one: the queue is relinked around them.
     assert!(b.cancel_now());
@@ -115,7 +107,7 @@ fn never_polled_task_leaves_the_run_queue_at_once() {
         polls: 0, cancelled: 2, tasks_freed: 2, live_tasks: 1, live_task_bytes: cells / 3,
     });
     // The queue still works, FIFO: a, then a task spawned after the cancels.
-    let d = spawn_logged("d");
+    let d = spawn_logged(&ex, &log, "d");
     tick(&ex);
     assert_eq!(
         log.take(),

@@ -13,7 +13,8 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 use support::{
-    Counter, Log, OnDrop, WakerSlot, assert_stats, pending_with_waker, poll_once, tick, within,
+    Counter, Log, OnDrop, WakerSlot, assert_stats, pending_with_waker, poll_once, spawn_logged,
+    tick, within,
 };
 use workspace_tests::counting::{CountingAlloc, Heap};
 
@@ -108,21 +109,13 @@ fn wake_myself() -> impl Future<Output = ()> {
 fn unlinking_at_every_place_of_the_queue_next_to_the_block_on_link() {
     let ex = Executor::new();
     let log = Log::new();
-    let spawn_logged = |name: &'static str| {
-        let log = log.clone();
-        let dropped = log.on_drop(format!("{name} dropped"));
-        ex.spawn(async move {
-            let _dropped = dropped;
-            log.push(format!("{name} polled"));
-        })
-    };
     ex.block_on(async {
-        let a = spawn_logged("a");
-        let b = spawn_logged("b");
+        let a = spawn_logged(&ex, &log, "a");
+        let b = spawn_logged(&ex, &log, "b");
         wake_myself().await;
-        let c = spawn_logged("c");
-        let d = spawn_logged("d");
-        let e = spawn_logged("e");
+        let c = spawn_logged(&ex, &log, "c");
+        let d = spawn_logged(&ex, &log, "d");
+        let e = spawn_logged(&ex, &log, "e");
         // The queue: a, b, MAIN, c, d, e. The middle before the main link, the one right
         // after it, the tail, then the head.
         for handle in [&b, &c, &e, &a] {
@@ -133,9 +126,9 @@ fn unlinking_at_every_place_of_the_queue_next_to_the_block_on_link() {
         log.push("main polled");
         // The queue: d. Queue the main link behind it, then a task behind that: d, MAIN, f.
         wake_myself().await;
-        let f = spawn_logged("f");
+        let f = spawn_logged(&ex, &log, "f");
         assert!(f.cancel_now()); // the tail, right after the main link: MAIN is the tail now
-        let g = spawn_logged("g"); // so g is linked after MAIN
+        let g = spawn_logged(&ex, &log, "g"); // so g is linked after MAIN
         yield_now().await; // already queued
         log.push("main again");
         yield_now().await;

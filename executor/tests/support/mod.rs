@@ -2,7 +2,7 @@
 //! exact `Stats` assertion. Every test binary uses its own subset, hence the `dead_code` allow.
 #![allow(dead_code)]
 
-use executor::{Executor, Stats, yield_now};
+use executor::{Executor, JoinHandle, Stats, yield_now};
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -204,6 +204,17 @@ pub async fn yield_forever() {
 /// Polls `future` exactly once and reports what the poll returned.
 pub async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
     poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
+}
+
+/// Spawns a task on `ex` that logs "`name` polled" when polled and "`name` dropped" when its
+/// future is dropped (also if it is never polled).
+pub fn spawn_logged(ex: &Executor, log: &Log, name: &'static str) -> JoinHandle<()> {
+    let log = log.clone();
+    let dropped = log.on_drop(format!("{name} dropped"));
+    ex.spawn(async move {
+        let _dropped = dropped;
+        log.push(format!("{name} polled"));
+    })
 }
 
 /// One full turn of the run queue: `block_on(yield_now())`.
