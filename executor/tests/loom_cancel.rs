@@ -28,7 +28,7 @@ mod loom_support;
 
 use executor::{Executor, yield_now};
 use loom::thread;
-use loom_support::{DropLog, model, park_once, wait_forever, waker_slot};
+use loom_support::{DropLog, idle_task, model, park_once, waker_slot};
 
 /// `cancel` from outside the run loop goes through the remote queue too (no executor is
 /// running on the thread), so both sides push remotely; the task is never polled again.
@@ -128,13 +128,7 @@ fn last_waker_drop_races_run_loop_drop_of_cancelled_detached_task() {
     model(move || {
         let log = DropLog::new();
         let ex = Executor::new();
-        let slot = waker_slot();
-        let handle = ex.spawn(wait_forever(slot.clone(), log.guard()));
-        ex.block_on(yield_now());
-        let waker = slot
-            .borrow_mut()
-            .take()
-            .expect("the first poll stored a waker");
+        let (handle, waker) = idle_task(&ex, &log);
         let waking = thread::spawn(move || {
             waker.wake_by_ref();
             drop(waker);

@@ -27,7 +27,7 @@ mod loom_support;
 
 use executor::{Executor, yield_now};
 use loom::thread;
-use loom_support::{DropLog, model, wait_forever, waker_slot};
+use loom_support::{DropLog, idle_task, model};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The waker is moved to the other thread and woken by value (its reference becomes the remote
@@ -39,13 +39,7 @@ fn remote_wake_races_cancel_now() {
     model(move || {
         let log = DropLog::new();
         let ex = Executor::new();
-        let slot = waker_slot();
-        let handle = ex.spawn(wait_forever(slot.clone(), log.guard()));
-        ex.block_on(yield_now());
-        let waker = slot
-            .borrow_mut()
-            .take()
-            .expect("the first poll stored a waker");
+        let (handle, waker) = idle_task(&ex, &log);
         let waking = thread::spawn(move || waker.wake());
 
         assert!(handle.cancel_now(), "nobody had the future in hand");
@@ -81,13 +75,7 @@ fn remote_wake_by_ref_and_waker_drop_race_cancel_now_and_handle_drop() {
     model(|| {
         let log = DropLog::new();
         let ex = Executor::new();
-        let slot = waker_slot();
-        let handle = ex.spawn(wait_forever(slot.clone(), log.guard()));
-        ex.block_on(yield_now());
-        let waker = slot
-            .borrow_mut()
-            .take()
-            .expect("the first poll stored a waker");
+        let (handle, waker) = idle_task(&ex, &log);
         let waking = thread::spawn(move || {
             waker.wake_by_ref();
             drop(waker);

@@ -22,7 +22,7 @@ mod loom_support;
 
 use executor::{Executor, yield_now};
 use loom::thread;
-use loom_support::{DropLog, model, poll_once, wait_forever, waker_slot};
+use loom_support::{DropLog, idle_task, model, poll_once, wait_forever, waker_slot};
 use std::future::poll_fn;
 use std::task::Poll;
 
@@ -70,13 +70,7 @@ fn remote_wake_by_ref_and_drop_race_executor_drop() {
     model(|| {
         let log = DropLog::new();
         let ex = Executor::new();
-        let slot = waker_slot();
-        let mut handle = ex.spawn(wait_forever(slot.clone(), log.guard()));
-        ex.block_on(yield_now());
-        let waker = slot
-            .borrow_mut()
-            .take()
-            .expect("the first poll stored a waker");
+        let (mut handle, waker) = idle_task(&ex, &log);
         let waking = thread::spawn(move || {
             waker.wake_by_ref();
             drop(waker);

@@ -5,6 +5,8 @@
 //!   the model.
 //! - [`park_once`] is a task future that hands its waker out on its first poll and then waits
 //!   for a wake; the model moves that waker to another loom thread.
+//! - [`idle_task`] spawns a [`wait_forever`] task, polls it once and hands back its handle and
+//!   the waker it gave away: the setup of most models.
 //! - [`model`] runs a closure under `loom::model::Builder`, which reads `LOOM_MAX_PREEMPTIONS`
 //!   and the other `LOOM_*` variables. At the end of every explored execution loom checks that
 //!   every `loom::sync::Arc` has been dropped. Every task cell holds one (`Arc<Shared>`), so a
@@ -18,6 +20,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Poll, Waker};
 
+use executor::{Executor, JoinHandle, yield_now};
 use loom::thread::{self, ThreadId};
 
 /// Runs `f` once per interleaving that loom explores, then prints how many there were (shown
@@ -122,6 +125,19 @@ pub fn wait_forever(slot: WakerSlot, guard: DropGuard) -> impl Future<Output = (
         }
         Poll::Pending
     })
+}
+
+/// Spawns a [`wait_forever`] task on `ex`, runs its first poll, and returns its handle and the
+/// waker that poll gave away: an idle task whose only way back into a queue is that waker.
+pub fn idle_task(ex: &Executor, log: &DropLog) -> (JoinHandle<()>, Waker) {
+    let slot = waker_slot();
+    let handle = ex.spawn(wait_forever(slot.clone(), log.guard()));
+    ex.block_on(yield_now());
+    let waker = slot
+        .borrow_mut()
+        .take()
+        .expect("the first poll stored a waker");
+    (handle, waker)
 }
 
 /// Polls `future` once with a no-op waker: for a `JoinHandle` whose task is known to be over.
