@@ -16,7 +16,7 @@
 mod chapter;
 
 use chapter::{Chapter, Step};
-use executor::{Executor, sleep, yield_now};
+use executor::{sleep, yield_now};
 use std::time::Duration;
 use workspace_tests::counting::CountingAlloc;
 
@@ -28,12 +28,7 @@ const BUFFER: usize = 4096;
 
 fn chapter(print: bool) -> Vec<Step> {
     let mut ch = Chapter::start("Chapter 6: cancel_now against the next tick", print);
-    let ex = Executor::new();
-    ch.step(
-        "",
-        "Executor::new: the executor's own fixed bytes",
-        ex.stats(),
-    );
+    let ex = ch.new_executor();
 
     let sleeper = || async {
         let buffer = vec![7u8; BUFFER];

@@ -15,7 +15,7 @@
 mod chapter;
 
 use chapter::{Chapter, Step};
-use executor::{Executor, sleep, yield_now};
+use executor::{sleep, yield_now};
 use std::time::Duration;
 use workspace_tests::counting::CountingAlloc;
 
@@ -24,12 +24,7 @@ static ALLOCATOR: CountingAlloc = CountingAlloc;
 
 fn chapter(print: bool) -> Vec<Step> {
     let mut ch = Chapter::start("Chapter 3: cancel while sleeping", print);
-    let ex = Executor::new();
-    ch.step(
-        "",
-        "Executor::new: the executor's own fixed bytes",
-        ex.stats(),
-    );
+    let ex = ch.new_executor();
 
     let handle = ex.spawn(async { sleep(Duration::from_secs(3600)).await });
     ch.step(

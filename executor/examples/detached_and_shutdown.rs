@@ -16,7 +16,7 @@
 mod chapter;
 
 use chapter::{Chapter, Step};
-use executor::{Executor, sleep, yield_now};
+use executor::{sleep, yield_now};
 use std::future::pending;
 use std::time::Duration;
 use workspace_tests::counting::CountingAlloc;
@@ -26,12 +26,7 @@ static ALLOCATOR: CountingAlloc = CountingAlloc;
 
 fn chapter(print: bool) -> Vec<Step> {
     let mut ch = Chapter::start("Chapter 5: detached tasks and shutdown", print);
-    let ex = Executor::new();
-    ch.step(
-        "",
-        "Executor::new: the executor's own fixed bytes",
-        ex.stats(),
-    );
+    let ex = ch.new_executor();
 
     drop(ex.spawn(async { 7 }));
     drop(ex.spawn(async { sleep(Duration::from_secs(3600)).await }));

@@ -15,7 +15,7 @@
 mod chapter;
 
 use chapter::{Chapter, Step};
-use executor::{Executor, yield_now};
+use executor::yield_now;
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::rc::Rc;
@@ -30,12 +30,7 @@ const BUFFER: usize = 4096;
 
 fn chapter(print: bool) -> Vec<Step> {
     let mut ch = Chapter::start("Chapter 4: the husk", print);
-    let ex = Executor::new();
-    ch.step(
-        "",
-        "Executor::new: the executor's own fixed bytes",
-        ex.stats(),
-    );
+    let ex = ch.new_executor();
 
     // Somewhere outside the task that keeps a waker: made before the spawn, so its `Rc` is not
     // part of the task's figures.

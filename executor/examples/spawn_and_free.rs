@@ -14,7 +14,7 @@
 mod chapter;
 
 use chapter::{Chapter, Step};
-use executor::{Executor, yield_now};
+use executor::yield_now;
 use workspace_tests::counting::CountingAlloc;
 
 #[global_allocator]
@@ -25,12 +25,7 @@ const BUFFER: usize = 1000;
 
 fn chapter(print: bool) -> Vec<Step> {
     let mut ch = Chapter::start("Chapter 1: spawn and free", print);
-    let ex = Executor::new();
-    ch.step(
-        "",
-        "Executor::new: the executor's own fixed bytes",
-        ex.stats(),
-    );
+    let ex = ch.new_executor();
 
     let handle = ex.spawn(async {
         let buffer = vec![7u8; BUFFER];

@@ -13,7 +13,7 @@
 // The figures a step records are read by the chapters' tests, not by their `main`.
 #![cfg_attr(not(test), allow(dead_code))]
 
-use executor::Stats;
+use executor::{Executor, Stats};
 use std::fmt::Write as _;
 use workspace_tests::counting::Heap;
 
@@ -61,6 +61,18 @@ impl Chapter {
             steps,
             print,
         }
+    }
+
+    /// Makes the chapter's executor and records its first step: the executor's own fixed bytes,
+    /// before any task.
+    pub fn new_executor(&mut self) -> Executor {
+        let ex = Executor::new();
+        self.step(
+            "",
+            "Executor::new: the executor's own fixed bytes",
+            ex.stats(),
+        );
+        ex
     }
 
     /// Records (and prints) a step. `stats` is what `Executor::stats` (or `shutdown`) returned
