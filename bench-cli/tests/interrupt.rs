@@ -3,6 +3,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -141,12 +143,7 @@ fn sigterm_exits_143_and_leaves_nothing_partial() {
 
 #[test]
 fn sigterm_during_asyncio_ends_the_python_child() {
-    let has_python = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_python {
-        eprintln!("skipped: no python3 on the PATH, so --runtime asyncio cannot run here");
+    if !common::python3_runs() {
         return;
     }
     let python = interrupt(

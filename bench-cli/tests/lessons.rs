@@ -230,12 +230,7 @@ fn the_peers_wakers_hold_their_tasks_too() {
 
 #[test]
 fn asyncio_reports_the_collectors_figures_and_frees_the_cycle() {
-    let has_python = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_python {
-        eprintln!("skipped: no python3 on the PATH, so --runtime asyncio cannot run here");
+    if !common::python3_runs() {
         return;
     }
     let r = report(&[

@@ -6,6 +6,19 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// Whether `python3 --version` runs here; when it does not, says on stderr that the test is
+/// skipped, since `--runtime asyncio` cannot run.
+pub fn python3_runs() -> bool {
+    let runs = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        eprintln!("skipped: no python3 on the PATH, so --runtime asyncio cannot run here");
+    }
+    runs
+}
+
 /// Runs `bench-cli` with `args` and waits for it.
 pub fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bench-cli"))
