@@ -146,9 +146,7 @@ fn output_is_checked_before_any_work() {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bench-cli-bad-{}-{name}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("bad", name)
 }
 
 #[test]

@@ -13,10 +13,7 @@ use serde_json::Value;
 
 /// A fresh directory for one test's files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bench-cli-habits-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("habits", name)
 }
 
 fn text(path: &Path) -> String {

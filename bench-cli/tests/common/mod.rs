@@ -2,9 +2,20 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
+use std::fs;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+/// A fresh, empty directory under the system's temporary directory, named after the test file
+/// (`label`), this process and `name`.
+pub fn scratch(label: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bench-cli-{label}-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
 /// Whether `python3 --version` runs here; when it does not, says on stderr that the test is
 /// skipped, since `--runtime asyncio` cannot run.
