@@ -14,7 +14,7 @@ use crate::clock;
 use crate::core::{Core, enter, is_running};
 use crate::error::Payload;
 use crate::queue::Entry;
-use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
+use crate::state::{JOIN_INTEREST, Snapshot, TransitionToIdle, TransitionToRunning};
 use crate::stats::bump;
 use crate::task::{Header, Outcome, TaskRef, drop_quietly};
 use crate::trace;
@@ -159,12 +159,10 @@ impl Core {
         // SAFETY: the owned list still holds its reference (R1), so the cell is alive.
         let header = unsafe { ptr.as_ref() };
         self.count_drop(header, outcome);
-        trace::future_dropped(header, outcome);
-        let before = header.state.transition_to_complete();
+        let before = complete(header, outcome);
         // SAFETY: a task is in the owned list until this point (rule O1).
         let list_ref = unsafe { self.owned.remove(ptr) };
         if before.has(JOIN_INTEREST) {
-            self.shared.husk_with_handle_made();
             // Out of the table before it is woken: waking runs the waker's code, which may
             // await or drop other handles of this executor.
             if let Some(waker) = self.join_wakers.take(ptr) {
@@ -292,11 +290,23 @@ impl Core {
     }
 }
 
+/// Right after \[F\], by whoever dropped the future (`finish`, `cancel_now`): records the drop
+/// in the trace, sets `COMPLETE` and, if the `JoinHandle` is alive, counts the husk it now holds.
+/// Returns the state before `COMPLETE`. Runs no user code and needs no core: `cancel_now` calls
+/// it when the destructor may have dropped the executor.
+pub(crate) fn complete(header: &Header, outcome: Outcome) -> Snapshot {
+    trace::future_dropped(header, outcome);
+    let before = header.state.transition_to_complete();
+    if before.has(JOIN_INTEREST) {
+        header.shared.husk_with_handle_made();
+    }
+    before
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use crate::executor::Executor;
-    use crate::state::Snapshot;
     use crate::yield_now::yield_now;
     use std::cell::Cell;
     use std::future::poll_fn;
