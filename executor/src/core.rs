@@ -185,27 +185,10 @@ impl Core {
         }
     }
 
-    /// Husks (cells whose future is dropped and memory still held), and their bytes: every
-    /// freed cell was a husk first (rule R1), so these are what \[F\] made minus what \[M\] took.
-    fn husks(&self) -> (u64, u64) {
-        let c = &self.counters;
-        let freed = &self.shared.counters;
-        // Relaxed: see `FreeCounters::record_free`.
-        let tasks_freed = freed.tasks_freed.load(crate::loom::Ordering::Relaxed);
-        let bytes_freed = freed.bytes_freed.load(crate::loom::Ordering::Relaxed);
-        (
-            c.futures_dropped.get() - tasks_freed,
-            c.husk_bytes_made.get() - bytes_freed,
-        )
-    }
-
     /// Cells allocated and not yet freed, and their bytes.
     pub(crate) fn live(&self) -> (u64, u64) {
         let c = &self.counters;
-        let freed = &self.shared.counters;
-        // Relaxed: see `FreeCounters::record_free`.
-        let tasks_freed = freed.tasks_freed.load(crate::loom::Ordering::Relaxed);
-        let bytes_freed = freed.bytes_freed.load(crate::loom::Ordering::Relaxed);
+        let (tasks_freed, bytes_freed) = self.shared.counters.freed();
         (
             c.spawned.get() - tasks_freed,
             c.bytes_allocated.get() - bytes_freed,
@@ -214,8 +197,9 @@ impl Core {
 
     pub(crate) fn stats(&self) -> Stats {
         let c = &self.counters;
-        let (live_tasks, live_task_bytes) = self.live();
-        let (husks, husk_bytes) = self.husks();
+        // One read of the free counters for the whole snapshot, so that its fields agree even
+        // while other threads free cells.
+        let (tasks_freed, bytes_freed) = self.shared.counters.freed();
         Stats {
             spawned: c.spawned.get(),
             polls: c.polls.get(),
@@ -223,14 +207,16 @@ impl Core {
             cancelled: c.cancelled.get(),
             panicked: c.panicked.get(),
             futures_dropped: c.futures_dropped.get(),
-            tasks_freed: c.spawned.get() - live_tasks,
-            live_tasks,
+            tasks_freed,
+            live_tasks: c.spawned.get() - tasks_freed,
             peak_live_tasks: c.peak_live_tasks.get(),
-            live_task_bytes,
+            live_task_bytes: c.bytes_allocated.get() - bytes_freed,
             peak_task_bytes: c.peak_task_bytes.get(),
             timers_live: self.timer.borrow().len() as u64,
-            husks,
-            husk_bytes,
+            // Husks: cells whose future is dropped and memory still held. Every freed cell was
+            // a husk first (rule R1), so they are what [F] made minus what [M] took.
+            husks: c.futures_dropped.get() - tasks_freed,
+            husk_bytes: c.husk_bytes_made.get() - bytes_freed,
             husks_with_handle: self.shared.husks_with_handle(),
         }
     }
