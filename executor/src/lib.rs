@@ -152,8 +152,8 @@
 //!   registered timer entry.
 //! - **W1** (`entry.rs`): every pointer the wheel holds is to a registered, pinned entry.
 //!
-//! The scheduler's rules have prefixes of their own: S1–S5 (re-entrancy) and T1–T5 (its
-//! table's capacity).
+//! The scheduler's rules have prefixes of their own: S1–S4 (re-entrancy), S5 (no `Rc`
+//! cycle through a task) and T1–T5 (its table's capacity).
 //!
 //! # Example
 //!
