@@ -35,12 +35,12 @@
 //! Between \[F\] and \[M\] the task is a husk. The future's own heap — its boxes, its buffers — is
 //! gone at \[F\], and so is its place in the timer (a `Sleep`'s timer entry lives inside the
 //! future and is unlinked when it is dropped), but the cell, sized for the larger of future and
-//! output, stays until its last reference goes. A `Waker` kept by some other data structure keeps the husk alive,
-//! not the future. [`Stats`] keeps `futures_dropped` (\[F\]) and `tasks_freed` (\[M\]) apart so the
-//! gap shows: `Stats::husks` counts it, `husk_bytes` weighs it, and `husks_with_handle` says how
-//! many a `JoinHandle` still holds (the rest are held by wakers, or for a moment by a queue
-//! entry). With the cargo feature `trace`, the `trace` module records each task's events, \[A\]
-//! to \[M\], by id and time.
+//! output, stays until its last reference goes. A `Waker` kept by some other data structure
+//! keeps the husk alive, not the future. [`Stats`] keeps `futures_dropped` (\[F\]) and
+//! `tasks_freed` (\[M\]) apart so the gap shows: `Stats::husks` counts it, `husk_bytes` weighs
+//! it, and `husks_with_handle` says how many a `JoinHandle` still holds (the rest are held by
+//! wakers, or for a moment by a queue entry). With the cargo feature `trace`, the `trace` module
+//! records each task's events, \[A\] to \[M\], by id and time.
 //!
 //! # Cancellation: flag, reschedule once, drop early, free late
 //!

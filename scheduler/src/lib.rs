@@ -2,8 +2,8 @@
 //!
 //! This is the Rust form of the reference study's WorkScheduler. It keeps a table from each
 //! work's index to its task's `JoinHandle`, sorted by index so that `stop` cancels works in
-//! the order they were registered; it uses only the executor's public API
-//! (`executor::spawn`, `JoinHandle::cancel`, `JoinHandle::cancel_now`), which shows that API is enough to build on.
+//! the order they were registered; it uses only the executor's public API (`executor::spawn`,
+//! `JoinHandle::cancel`, `JoinHandle::cancel_now`), which shows that API is enough to build on.
 //!
 //! ```
 //! use executor::{yield_now, Executor};
