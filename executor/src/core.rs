@@ -131,10 +131,6 @@ impl Core {
         Arc::ptr_eq(&self.shared, &header.shared)
     }
 
-    pub(crate) fn timer(&self) -> &RefCell<Timer<SlimWaker>> {
-        &self.timer
-    }
-
     /// Is `waker` this executor's `block_on` waker?
     pub(crate) fn is_main_waker(&self, waker: &Waker) -> bool {
         self.main_waker.will_wake(waker)
@@ -143,15 +139,6 @@ impl Core {
     /// Wakes the `block_on` future, as its waker would.
     pub(crate) fn wake_main(&self) {
         self.main_waker.wake_by_ref();
-    }
-
-    pub(crate) fn push_local(&self, task: TaskRef) {
-        self.queue.push_task(task);
-    }
-
-    /// The join-waker table (`join.rs`).
-    pub(crate) fn join_wakers(&self) -> &JoinWakers {
-        &self.join_wakers
     }
 
     pub(crate) fn queue_main(&self) {
@@ -272,7 +259,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
 pub(crate) fn schedule(task: TaskRef) {
     let task = with_current(|core| match core {
         Some(core) if core.owns_header(task.header()) => {
-            core.push_local(task);
+            core.queue.push_task(task);
             None
         }
         _ => Some(task),
@@ -281,7 +268,7 @@ pub(crate) fn schedule(task: TaskRef) {
     if let Some(core) = Core::owner_of(&task.header().shared) {
         // SAFETY: `owner_core` returned it on this thread, just now: see its docs for why the
         // core is alive and its local queue is ours to push onto.
-        unsafe { core.as_ref() }.push_local(task);
+        unsafe { core.as_ref() }.queue.push_task(task);
         return;
     }
     let shared = task.header().shared.clone();
