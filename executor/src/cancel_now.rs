@@ -80,6 +80,7 @@
 
 use crate::core::Core;
 use crate::join::JoinHandle;
+use crate::run_loop::complete;
 use crate::state::TransitionToDropping;
 use crate::task::Header;
 use crate::trace;
@@ -157,10 +158,9 @@ pub(crate) unsafe fn cancel_now(ptr: NonNull<Header>) -> bool {
     // SAFETY: the future is still there and ours: we set RUNNING on a task that was neither
     // complete nor in anyone's hands, and we are on the executor's thread.
     let outcome = unsafe { (header.vtable.drop_future)(ptr) };
-    trace::future_dropped(header, outcome);
-    let before = header.state.transition_to_complete();
+    // The handle, alive, now holds a husk.
+    let before = complete(header, outcome);
     debug_assert!(before.has(crate::state::JOIN_INTEREST), "{before:?}");
-    header.shared.husk_with_handle_made(); // the handle, alive, now holds a husk
     // Step 4. The destructor may have dropped the executor itself: look the core up again.
     if let Some(core) = Core::home_of(&header.shared) {
         // SAFETY: non-null, so not freed; owning thread; no user code runs while we use it.

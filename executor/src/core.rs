@@ -131,10 +131,6 @@ impl Core {
         Arc::ptr_eq(&self.shared, &header.shared)
     }
 
-    pub(crate) fn timer(&self) -> &RefCell<Timer<SlimWaker>> {
-        &self.timer
-    }
-
     /// Is `waker` this executor's `block_on` waker?
     pub(crate) fn is_main_waker(&self, waker: &Waker) -> bool {
         self.main_waker.will_wake(waker)
@@ -143,15 +139,6 @@ impl Core {
     /// Wakes the `block_on` future, as its waker would.
     pub(crate) fn wake_main(&self) {
         self.main_waker.wake_by_ref();
-    }
-
-    pub(crate) fn push_local(&self, task: TaskRef) {
-        self.queue.push_task(task);
-    }
-
-    /// The join-waker table (`join.rs`).
-    pub(crate) fn join_wakers(&self) -> &JoinWakers {
-        &self.join_wakers
     }
 
     pub(crate) fn queue_main(&self) {
@@ -185,27 +172,10 @@ impl Core {
         }
     }
 
-    /// Husks (cells whose future is dropped and memory still held), and their bytes: every
-    /// freed cell was a husk first (rule R1), so these are what \[F\] made minus what \[M\] took.
-    fn husks(&self) -> (u64, u64) {
-        let c = &self.counters;
-        let freed = &self.shared.counters;
-        // Relaxed: see `FreeCounters::record_free`.
-        let tasks_freed = freed.tasks_freed.load(crate::loom::Ordering::Relaxed);
-        let bytes_freed = freed.bytes_freed.load(crate::loom::Ordering::Relaxed);
-        (
-            c.futures_dropped.get() - tasks_freed,
-            c.husk_bytes_made.get() - bytes_freed,
-        )
-    }
-
     /// Cells allocated and not yet freed, and their bytes.
     pub(crate) fn live(&self) -> (u64, u64) {
         let c = &self.counters;
-        let freed = &self.shared.counters;
-        // Relaxed: see `FreeCounters::record_free`.
-        let tasks_freed = freed.tasks_freed.load(crate::loom::Ordering::Relaxed);
-        let bytes_freed = freed.bytes_freed.load(crate::loom::Ordering::Relaxed);
+        let (tasks_freed, bytes_freed) = self.shared.counters.freed();
         (
             c.spawned.get() - tasks_freed,
             c.bytes_allocated.get() - bytes_freed,
@@ -214,8 +184,9 @@ impl Core {
 
     pub(crate) fn stats(&self) -> Stats {
         let c = &self.counters;
-        let (live_tasks, live_task_bytes) = self.live();
-        let (husks, husk_bytes) = self.husks();
+        // One read of the free counters for the whole snapshot, so that its fields agree even
+        // while other threads free cells.
+        let (tasks_freed, bytes_freed) = self.shared.counters.freed();
         Stats {
             spawned: c.spawned.get(),
             polls: c.polls.get(),
@@ -223,14 +194,16 @@ impl Core {
             cancelled: c.cancelled.get(),
             panicked: c.panicked.get(),
             futures_dropped: c.futures_dropped.get(),
-            tasks_freed: c.spawned.get() - live_tasks,
-            live_tasks,
+            tasks_freed,
+            live_tasks: c.spawned.get() - tasks_freed,
             peak_live_tasks: c.peak_live_tasks.get(),
-            live_task_bytes,
+            live_task_bytes: c.bytes_allocated.get() - bytes_freed,
             peak_task_bytes: c.peak_task_bytes.get(),
             timers_live: self.timer.borrow().len() as u64,
-            husks,
-            husk_bytes,
+            // Husks: cells whose future is dropped and memory still held. Every freed cell was
+            // a husk first (rule R1), so they are what [F] made minus what [M] took.
+            husks: c.futures_dropped.get() - tasks_freed,
+            husk_bytes: c.husk_bytes_made.get() - bytes_freed,
             husks_with_handle: self.shared.husks_with_handle(),
         }
     }
@@ -286,7 +259,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
 pub(crate) fn schedule(task: TaskRef) {
     let task = with_current(|core| match core {
         Some(core) if core.owns_header(task.header()) => {
-            core.push_local(task);
+            core.queue.push_task(task);
             None
         }
         _ => Some(task),
@@ -295,7 +268,7 @@ pub(crate) fn schedule(task: TaskRef) {
     if let Some(core) = Core::owner_of(&task.header().shared) {
         // SAFETY: `owner_core` returned it on this thread, just now: see its docs for why the
         // core is alive and its local queue is ours to push onto.
-        unsafe { core.as_ref() }.push_local(task);
+        unsafe { core.as_ref() }.queue.push_task(task);
         return;
     }
     let shared = task.header().shared.clone();

@@ -148,14 +148,14 @@ impl<T> JoinHandle<T> {
     /// A pending poll: makes `waker` the one woken when the task completes. Returns `false`, and
     /// registers nothing, if the task completed meanwhile (cloning a waker runs its code).
     fn register(&self, waker: &Waker) -> bool {
-        if self.with_core(|core| core.join_wakers().has(self.raw, waker)) {
+        if self.with_core(|core| core.join_wakers.has(self.raw, waker)) {
             return true;
         }
         let waker = waker.clone();
         if self.header().state.load().has(COMPLETE) {
             return false;
         }
-        let replaced = self.with_core(|core| core.join_wakers().set(self.raw, waker));
+        let replaced = self.with_core(|core| core.join_wakers.set(self.raw, waker));
         drop(replaced); // outside the table: dropping a waker runs its code
         true
     }
@@ -224,7 +224,7 @@ impl<T> Drop for JoinHandle<T> {
         let waker = if header.state.load().has(COMPLETE) {
             None
         } else {
-            self.with_core(|core| core.join_wakers().take(self.raw))
+            self.with_core(|core| core.join_wakers.take(self.raw))
         };
         let before = header.state.unset_join_interest();
         trace::handle_dropped(header);

@@ -35,12 +35,12 @@
 //! Between \[F\] and \[M\] the task is a husk. The future's own heap — its boxes, its buffers — is
 //! gone at \[F\], and so is its place in the timer (a `Sleep`'s timer entry lives inside the
 //! future and is unlinked when it is dropped), but the cell, sized for the larger of future and
-//! output, stays until its last reference goes. A `Waker` kept by some other data structure keeps the husk alive,
-//! not the future. [`Stats`] keeps `futures_dropped` (\[F\]) and `tasks_freed` (\[M\]) apart so the
-//! gap shows: `Stats::husks` counts it, `husk_bytes` weighs it, and `husks_with_handle` says how
-//! many a `JoinHandle` still holds (the rest are held by wakers, or for a moment by a queue
-//! entry). With the cargo feature `trace`, the `trace` module records each task's events, \[A\]
-//! to \[M\], by id and time.
+//! output, stays until its last reference goes. A `Waker` kept by some other data structure
+//! keeps the husk alive, not the future. [`Stats`] keeps `futures_dropped` (\[F\]) and
+//! `tasks_freed` (\[M\]) apart so the gap shows: `Stats::husks` counts it, `husk_bytes` weighs
+//! it, and `husks_with_handle` says how many a `JoinHandle` still holds (the rest are held by
+//! wakers, or for a moment by a queue entry). With the cargo feature `trace`, the `trace` module
+//! records each task's events, \[A\] to \[M\], by id and time.
 //!
 //! # Cancellation: flag, reschedule once, drop early, free late
 //!
@@ -152,8 +152,8 @@
 //!   registered timer entry.
 //! - **W1** (`entry.rs`): every pointer the wheel holds is to a registered, pinned entry.
 //!
-//! The scheduler's rules have prefixes of their own: S1–S5 (re-entrancy) and T1–T5 (its
-//! table's capacity).
+//! The scheduler's rules have prefixes of their own: S1–S4 (re-entrancy), S5 (no `Rc`
+//! cycle through a task) and T1–T5 (its table's capacity).
 //!
 //! # Example
 //!

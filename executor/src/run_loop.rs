@@ -14,7 +14,7 @@ use crate::clock;
 use crate::core::{Core, enter, is_running};
 use crate::error::Payload;
 use crate::queue::Entry;
-use crate::state::{JOIN_INTEREST, TransitionToIdle, TransitionToRunning};
+use crate::state::{JOIN_INTEREST, Snapshot, TransitionToIdle, TransitionToRunning};
 use crate::stats::bump;
 use crate::task::{Header, Outcome, TaskRef, drop_quietly};
 use crate::trace;
@@ -120,12 +120,9 @@ impl Core {
         let header = task.header();
         match header.state.transition_to_running() {
             TransitionToRunning::AlreadyComplete => {}
-            TransitionToRunning::Cancel => {
-                // SAFETY: the future is still there (not COMPLETE) and not running; we are the
-                // run loop on the executor thread.
-                let outcome = unsafe { (header.vtable.drop_future)(ptr) };
-                self.finish(ptr, outcome);
-            }
+            // SAFETY: the future is still there (not COMPLETE) and ours (RUNNING is set); we are
+            // the run loop on the executor thread, and the task is in the owned list (O1).
+            TransitionToRunning::Cancel => unsafe { self.drop_future_and_finish(ptr) },
             TransitionToRunning::Poll => {
                 bump(&self.counters.polls);
                 trace::poll_start(header);
@@ -142,14 +139,27 @@ impl Core {
                             // The task cancelled itself during the poll; the poll returned
                             // Pending, so there is no output to win: drop the future now.
                             // SAFETY: as in the `Cancel` arm.
-                            let outcome = unsafe { (header.vtable.drop_future)(ptr) };
-                            self.finish(ptr, outcome);
+                            unsafe { self.drop_future_and_finish(ptr) };
                         }
                     }
                 }
             }
         }
         drop(task);
+    }
+
+    /// \[F\] for a task that is not complete, then [`finish`](Self::finish). The future's
+    /// destructor's panics are caught inside.
+    ///
+    /// # Safety
+    /// The future is still there (not `COMPLETE`) and the caller has it in hand (it set
+    /// `RUNNING`), on the executor thread; the task is in the owned list (O1).
+    unsafe fn drop_future_and_finish(&self, ptr: NonNull<Header>) {
+        // SAFETY: in the owned list, so alive (O1).
+        let drop_future = unsafe { ptr.as_ref() }.vtable.drop_future;
+        // SAFETY: the caller's contract: the future is there and ours to drop.
+        let outcome = unsafe { drop_future(ptr) };
+        self.finish(ptr, outcome);
     }
 
     /// Bookkeeping right after \[F\], the future's destructor, ran: count it, mark the task
@@ -159,12 +169,10 @@ impl Core {
         // SAFETY: the owned list still holds its reference (R1), so the cell is alive.
         let header = unsafe { ptr.as_ref() };
         self.count_drop(header, outcome);
-        trace::future_dropped(header, outcome);
-        let before = header.state.transition_to_complete();
+        let before = complete(header, outcome);
         // SAFETY: a task is in the owned list until this point (rule O1).
         let list_ref = unsafe { self.owned.remove(ptr) };
         if before.has(JOIN_INTEREST) {
-            self.shared.husk_with_handle_made();
             // Out of the table before it is woken: waking runs the waker's code, which may
             // await or drop other handles of this executor.
             if let Some(waker) = self.join_wakers.take(ptr) {
@@ -269,12 +277,11 @@ impl Core {
                 let header = unsafe { ptr.as_ref() };
                 trace::cancel_by_shutdown(header);
                 header.state.set_cancelled();
-                // SAFETY: the future is still there (O1) and nothing is polling it. Its
-                // destructor's panics are caught inside.
-                let outcome = unsafe { (header.vtable.drop_future)(ptr) };
                 // `finish` wakes an awaiting handle's waker; by the time that runs, the task is
                 // complete and out of the owned list, so a panic there leaves nothing half done.
-                contain(&mut || self.finish(ptr, outcome));
+                // SAFETY: the future is still there (O1) and ours (`set_cancelled` set
+                // `RUNNING`); executor thread.
+                contain(&mut || unsafe { self.drop_future_and_finish(ptr) });
                 continue;
             }
             // Timer entries no task owned (e.g. a `Sleep` leaked with `mem::forget`, or kept
@@ -292,11 +299,23 @@ impl Core {
     }
 }
 
+/// Right after \[F\], by whoever dropped the future (`finish`, `cancel_now`): records the drop
+/// in the trace, sets `COMPLETE` and, if the `JoinHandle` is alive, counts the husk it now holds.
+/// Returns the state before `COMPLETE`. Runs no user code and needs no core: `cancel_now` calls
+/// it when the destructor may have dropped the executor.
+pub(crate) fn complete(header: &Header, outcome: Outcome) -> Snapshot {
+    trace::future_dropped(header, outcome);
+    let before = header.state.transition_to_complete();
+    if before.has(JOIN_INTEREST) {
+        header.shared.husk_with_handle_made();
+    }
+    before
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use crate::executor::Executor;
-    use crate::state::Snapshot;
     use crate::yield_now::yield_now;
     use std::cell::Cell;
     use std::future::poll_fn;

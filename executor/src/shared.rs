@@ -64,8 +64,9 @@ pub(crate) struct Shared {
     parker: Parker,
     pub(crate) counters: FreeCounters,
     /// Husks whose `JoinHandle` is still alive (`Stats::husks_with_handle`). Changed only on the
-    /// owning thread — by the run loop as a task completes and by a `JoinHandle`'s drop, and a
-    /// handle is `!Send` — so a relaxed load and store are exact; it is an atomic only because
+    /// owning thread — as a task completes (`run_loop::complete`: the run loop, shutdown or
+    /// `cancel_now`) and by a `JoinHandle`'s drop, and a handle is `!Send` — so a relaxed load
+    /// and store are exact; it is an atomic only because
     /// `Shared` is shared. It lives here rather than in the core because a handle may be
     /// dropped after its executor is gone.
     husks_with_handle: AtomicU64,

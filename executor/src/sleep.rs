@@ -86,7 +86,7 @@ impl Sleep {
         // (`Sleep` is !Send).
         let core = unsafe { core.as_ref() };
         // SAFETY: the entry is registered in this core's timer (that is how we found the core).
-        let waker = unsafe { core.timer().borrow_mut().remove(NonNull::from(&self.entry)) };
+        let waker = unsafe { core.timer.borrow_mut().remove(NonNull::from(&self.entry)) };
         // After the borrow: dropping the waker may free a task cell.
         drop(waker);
     }
@@ -116,7 +116,7 @@ impl Future for Sleep {
         if let Some(core) = this.entry.core() {
             // SAFETY: as in `deregister`: registered (C1); our thread. The
             // borrow ends within the statement, before any foreign code runs.
-            let due = unsafe { core.as_ref() }.timer().borrow().is_due(deadline);
+            let due = unsafe { core.as_ref() }.timer.borrow().is_due(deadline);
             if due {
                 this.deregister();
                 return Poll::Ready(());
@@ -145,7 +145,7 @@ impl Future for Sleep {
             );
             // "Due" as the timer sees it, without reading the clock: a fired entry is due, and
             // so is a zero-length sleep; anything else registers and is fired by the run loop.
-            if core.timer().borrow().is_due(deadline) {
+            if core.timer.borrow().is_due(deadline) {
                 return Poll::Ready(());
             }
             // Built before the borrow: cloning a foreign waker runs its code. It cannot drop
@@ -156,7 +156,7 @@ impl Future for Sleep {
             // it; we are on the executor's thread. Nothing ran since the registration check
             // above that could have registered it: only this poll can, and it holds the pin.
             unsafe {
-                core.timer()
+                core.timer
                     .borrow_mut()
                     .insert(NonNull::from(&this.entry), waker)
             };

@@ -94,6 +94,15 @@ impl FreeCounters {
         self.tasks_freed.fetch_add(1, Ordering::Relaxed);
         self.bytes_freed.fetch_add(bytes as u64, Ordering::Relaxed);
     }
+
+    /// Cells freed so far, and their bytes.
+    pub(crate) fn freed(&self) -> (u64, u64) {
+        // Relaxed: see `record_free`.
+        (
+            self.tasks_freed.load(Ordering::Relaxed),
+            self.bytes_freed.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// The counters only the executor thread changes.

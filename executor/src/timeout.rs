@@ -2,7 +2,8 @@
 //!
 //! A [`Timeout`] is the inner future next to a [`Sleep`]: no timer of its own, no allocation.
 //! Its timer entry is the `Sleep`'s, inside the `Timeout`, so inside the task's cell; while it
-//! is registered, [`Stats::timers_live`](crate::Stats::timers_live) counts it like any other sleep's.
+//! is registered, [`Stats::timers_live`](crate::Stats::timers_live) counts it like any other
+//! sleep's.
 //!
 //! ```text
 //!  Timeout<F> {                       each poll:

@@ -2,8 +2,8 @@
 //!
 //! This is the Rust form of the reference study's WorkScheduler. It keeps a table from each
 //! work's index to its task's `JoinHandle`, sorted by index so that `stop` cancels works in
-//! the order they were registered; it uses only the executor's public API
-//! (`executor::spawn`, `JoinHandle::cancel`, `JoinHandle::cancel_now`), which shows that API is enough to build on.
+//! the order they were registered; it uses only the executor's public API (`executor::spawn`,
+//! `JoinHandle::cancel`, `JoinHandle::cancel_now`), which shows that API is enough to build on.
 //!
 //! ```
 //! use executor::{yield_now, Executor};
@@ -108,9 +108,10 @@
 //!
 //! A work may unregister itself, register others, or call `stop` from its own body, and a
 //! future's destructor may do the same while `stop` or `unregister` is running — which, with
-//! `stop_now` and `unregister_now`, is *inside* the call, since they drop the futures there. The rules
-//! that make this safe (never hold the table's borrow across a call out; remove before
-//! cancelling; reserve the slot before spawning) are numbered S1–S5 in `work_scheduler.rs`.
+//! `stop_now` and `unregister_now`, is *inside* the call, since they drop the futures there.
+//! The rules that make this safe (never hold the table's borrow across a call out; remove
+//! before cancelling; reserve the slot before spawning) are numbered S1–S5 in
+//! `work_scheduler.rs`.
 //!
 //! # Reading order
 //!

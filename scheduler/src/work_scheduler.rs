@@ -143,18 +143,7 @@ impl WorkScheduler {
     ///    The scheduler held the handle and has dropped it, so unless a `Waker` of the task
     ///    is still stored somewhere, that is the same moment as step 2.
     pub fn unregister(&self, index: u64) -> bool {
-        // The borrow ends at the semicolon (S1, S2).
-        let removed = self.inner.slots.borrow_mut().remove(index);
-        match removed {
-            None => false,
-            Some(Slot::Filled(handle)) => {
-                handle.cancel();
-                true
-            }
-            // `register` is between spawn and fill for this index; it will find the slot
-            // gone and cancel the task itself (S3).
-            Some(Slot::Reserved) => true,
-        }
+        self.unregister_with(index, |handle| handle.cancel())
     }
 
     /// Like [`unregister`](Self::unregister), but the work's future is dropped **inside this
@@ -170,17 +159,26 @@ impl WorkScheduler {
     /// the drop of that same work; and a work whose function is still running inside
     /// `register` (its `register` cancels it when the handle comes back, rule S3).
     pub fn unregister_now(&self, index: u64) -> bool {
+        // [F] inside, unless the work is in its own poll; then [M] as the handle goes.
+        self.unregister_with(index, |handle| {
+            handle.cancel_now();
+        })
+    }
+
+    /// `unregister` and `unregister_now`: takes the entry out of the table, then cancels its
+    /// work with `cancel` and drops the handle (S2).
+    fn unregister_with(&self, index: u64, cancel: impl FnOnce(&executor::JoinHandle<()>)) -> bool {
         // The borrow ends at the semicolon (S1, S2).
         let removed = self.inner.slots.borrow_mut().remove(index);
         match removed {
             None => false,
             Some(Slot::Filled(handle)) => {
-                // [F] inside, unless the work is in its own poll; then [M] as the handle goes.
-                handle.cancel_now();
+                cancel(&handle);
                 drop(handle);
                 true
             }
-            // As in `unregister`: `register` cancels it (S3).
+            // `register` is between spawn and fill for this index; it will find the slot
+            // gone and cancel the task itself (S3).
             Some(Slot::Reserved) => true,
         }
     }
