@@ -161,7 +161,6 @@ impl<S: SlotsHome> PeerScheduler<S> {
             live_tasks: None,
             peak_live_tasks: None,
             timers_live: None,
-            live_task_bytes: None,
             husks: None,
             husk_bytes: None,
             husks_with_handle: None,
