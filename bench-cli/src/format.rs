@@ -1010,11 +1010,16 @@ fn comparison_rows(comparison: &Comparison, details: bool) -> (Vec<String>, Vec<
 
 /// `1234567` as `1,234,567`.
 pub fn count(value: u64) -> String {
+    grouped(value, ',')
+}
+
+/// `value` with its digits in groups of three, `separator` between them.
+pub fn grouped(value: u64, separator: char) -> String {
     let digits = value.to_string();
     let mut grouped = String::new();
     for (index, digit) in digits.chars().enumerate() {
         if index > 0 && (digits.len() - index) % 3 == 0 {
-            grouped.push(',');
+            grouped.push(separator);
         }
         grouped.push(digit);
     }

@@ -12,6 +12,9 @@
 
 use std::fmt::Write as _;
 
+use crate::format::count;
+use crate::report::ScenarioReport;
+
 /// What one run left behind after its shutdown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Leftover {
@@ -29,17 +32,22 @@ pub struct Leftover {
     pub husks_with_handle: Option<u64>,
 }
 
-/// `1234567` as `1,234,567`.
-fn grouped(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
+/// What each record left after shutdown, for the "why the heap is not back" lines.
+pub fn leftovers(records: &[ScenarioReport]) -> Vec<Leftover> {
+    records
+        .iter()
+        .map(|record| {
+            let after = &record.moments.after_shutdown;
+            Leftover {
+                runtime: record.runtime,
+                scenario: record.name,
+                heap_bytes: after.heap_bytes,
+                husks: after.husks,
+                husk_bytes: after.husk_bytes,
+                husks_with_handle: after.husks_with_handle,
+            }
+        })
+        .collect()
 }
 
 /// One line for a run whose heap is not back; `None` when it is.
@@ -50,12 +58,12 @@ pub fn explain(run: &Leftover) -> Option<String> {
     }
     let mut line = format!("{} · {}: ", run.runtime, run.scenario);
     if run.heap_bytes > 0 {
-        let _ = write!(line, "{} B not returned", grouped(run.heap_bytes as u64));
+        let _ = write!(line, "{} B not returned", count(run.heap_bytes as u64));
     } else {
         let _ = write!(
             line,
             "heap {} B below its start",
-            grouped(run.heap_bytes.unsigned_abs())
+            count(run.heap_bytes.unsigned_abs())
         );
     }
     match (run.husks, run.husk_bytes, run.husks_with_handle) {
@@ -65,17 +73,17 @@ pub fn explain(run: &Leftover) -> Option<String> {
                 line,
                 "; {} task cells ({} B) still held: {} by a JoinHandle not dropped yet, {} by \
                  Wakers kept elsewhere",
-                grouped(husks),
-                grouped(bytes),
-                grouped(with_handle),
-                grouped(husks - with_handle)
+                count(husks),
+                count(bytes),
+                count(with_handle),
+                count(husks - with_handle)
             );
             let outside = run.heap_bytes - bytes as i64;
             if outside != 0 {
                 let _ = write!(
                     line,
                     "; {} B outside task cells",
-                    grouped(outside.unsigned_abs())
+                    count(outside.unsigned_abs())
                 );
                 if outside < 0 {
                     line.push_str(" freed below the start");

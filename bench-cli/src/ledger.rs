@@ -53,12 +53,11 @@ pub struct Moment {
     /// Timer entries still registered (`None`: the runtime does not say).
     pub timers_live: Option<u64>,
     /// Husks: task cells whose future is gone but whose memory is held (by a stray waker, a
-    /// handle): futures dropped minus cells freed (`None`: the runtime does not say).
+    /// handle): ours counts them exactly (`Stats::husks`); `None`: the runtime does not say.
     #[serde(default)]
     pub husks: Option<u64>,
-    /// The bytes the husks hold: exact where the executor counts them (ours:
-    /// `Stats::husk_bytes`); otherwise the live cells' exact bytes when every live cell is a
-    /// husk, 0 when there is none (`None`: otherwise, or the runtime does not say).
+    /// The bytes the husks hold (ours: `Stats::husk_bytes`, exact); `None`: the runtime does
+    /// not say.
     #[serde(default)]
     pub husk_bytes: Option<u64>,
     /// Husks still held by their `JoinHandle` (ours: `Stats::husks_with_handle`); the others are
@@ -263,25 +262,13 @@ impl Ledger {
 
     /// The moment now, given the executor's counts.
     pub fn moment(&self, counts: TaskCounts) -> Moment {
-        let husks = counts.husks.or_else(|| {
-            counts
-                .tasks_freed
-                .map(|freed| counts.futures_dropped.saturating_sub(freed))
-        });
-        // Without an exact count: the live cells' bytes, when every live cell is a husk.
-        let when_all_are_husks = match (husks, counts.live_tasks, counts.live_task_bytes) {
-            (Some(0), _, _) => Some(0),
-            (Some(husks), Some(live), bytes) if husks == live => bytes,
-            _ => None,
-        };
-        let husk_bytes = counts.husk_bytes.or(when_all_are_husks);
         Moment {
             futures_dropped: counts.futures_dropped,
             tasks_freed: counts.tasks_freed,
             live_tasks: counts.live_tasks,
             timers_live: counts.timers_live,
-            husks,
-            husk_bytes,
+            husks: counts.husks,
+            husk_bytes: counts.husk_bytes,
             husks_with_handle: counts.husks_with_handle,
             heap_bytes: self.heap_above_start(),
         }

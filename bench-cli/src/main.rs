@@ -36,7 +36,7 @@ use bench_cli::interrupt;
 use bench_cli::ledger::Measurement;
 use bench_cli::limits::{self, PROBE_TASKS};
 use bench_cli::meta::{DEBUG_BUILD, Meta};
-use bench_cli::observe::{self, NOT_COMPARABLE, Observer};
+use bench_cli::observe::{NOT_COMPARABLE, Observer};
 use bench_cli::ours::Ours;
 #[cfg(feature = "peers")]
 use bench_cli::peers::{Smol, Tokio};
@@ -196,7 +196,7 @@ fn run(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(), Failure> {
         let view = View::for_stdout(cli.details);
         let mut text = format::render(&report, cli.main_format(), view);
         if cli.main_format() == Format::Table {
-            if let Some(lines) = holders::report(&observe::leftovers(&report.scenarios)) {
+            if let Some(lines) = holders::report(&holders::leftovers(&report.scenarios)) {
                 text.push('\n');
                 text.push_str(&lines);
             }

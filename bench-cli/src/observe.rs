@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::holders::Leftover;
 use crate::ledger::Measurement;
 use crate::ours::Ours;
 #[cfg(feature = "peers")]
@@ -234,22 +233,4 @@ impl Observer {
     pub fn trace(&self, _others: &[&str]) -> Value {
         Value::Null
     }
-}
-
-/// What each record left after shutdown, for the "why the heap is not back" lines.
-pub fn leftovers(records: &[crate::report::ScenarioReport]) -> Vec<Leftover> {
-    records
-        .iter()
-        .map(|record| {
-            let after = &record.moments.after_shutdown;
-            Leftover {
-                runtime: record.runtime,
-                scenario: record.name,
-                heap_bytes: after.heap_bytes,
-                husks: after.husks,
-                husk_bytes: after.husk_bytes,
-                husks_with_handle: after.husks_with_handle,
-            }
-        })
-        .collect()
 }

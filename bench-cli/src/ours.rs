@@ -150,7 +150,6 @@ fn counts(stats: Stats) -> TaskCounts {
         live_tasks: Some(stats.live_tasks),
         peak_live_tasks: Some(stats.peak_live_tasks),
         timers_live: Some(stats.timers_live),
-        live_task_bytes: Some(stats.live_task_bytes),
         husks: Some(stats.husks),
         husk_bytes: Some(stats.husk_bytes),
         husks_with_handle: Some(stats.husks_with_handle),

@@ -14,6 +14,7 @@
 
 use plotters::prelude::*;
 
+use crate::format;
 use crate::sampling::Sample;
 
 /// One runtime's line in a chart.
@@ -53,15 +54,7 @@ pub fn moment_label(moment: &str) -> &str {
 
 /// `100000` as `100 000`.
 fn grouped(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(digit);
-    }
-    out
+    format::grouped(value, ' ')
 }
 
 /// The runtime's line colour as SVG writes it (`#1F77B4`): how a test finds a runtime's line.

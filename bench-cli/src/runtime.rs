@@ -121,8 +121,6 @@ pub struct TaskCounts {
     pub peak_live_tasks: Option<u64>,
     /// Timer entries registered right now.
     pub timers_live: Option<u64>,
-    /// The exact bytes of the live task cells.
-    pub live_task_bytes: Option<u64>,
     /// Husks: cells whose future is dropped but whose memory is still held.
     pub husks: Option<u64>,
     /// The husks' bytes.

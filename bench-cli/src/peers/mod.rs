@@ -76,8 +76,9 @@ pub trait SlotsHome: 'static {
 /// table first and cancelled after, so a hook that runs inside a cancel finds the table free
 /// (and the entry already gone).
 pub struct PeerScheduler<S: SlotsHome> {
+    /// The next work's index; every spawn, registered or detached, takes one, so it is also the
+    /// count of tasks spawned.
     next_index: Cell<u64>,
-    spawned: Cell<u64>,
     home: PhantomData<S>,
 }
 
@@ -87,7 +88,6 @@ impl<S: SlotsHome> PeerScheduler<S> {
         debug_assert!(S::slots().with(|slots| slots.borrow().is_empty()));
         PeerScheduler {
             next_index: Cell::new(0),
-            spawned: Cell::new(0),
             home: PhantomData,
         }
     }
@@ -98,7 +98,6 @@ impl<S: SlotsHome> PeerScheduler<S> {
         let index = self.next_index.get();
         self.next_index.set(index + 1);
         let handle = spawn(DoneHook::new(index));
-        self.spawned.set(self.spawned.get() + 1);
         // A runtime's `spawn` never polls the future in place, so its hook cannot have run yet.
         // Indexes only grow, so the entry goes at the back of the table.
         S::slots().with(|slots| slots.borrow_mut().insert(index, handle));
@@ -111,7 +110,6 @@ impl<S: SlotsHome> PeerScheduler<S> {
         let index = self.next_index.get();
         self.next_index.set(index + 1);
         spawn(DoneHook::new(index)).detach();
-        self.spawned.set(self.spawned.get() + 1);
     }
 
     /// Unregisters the work `index` and cancels it; `false` if it was not registered.
@@ -146,7 +144,7 @@ impl<S: SlotsHome> PeerScheduler<S> {
 
     /// Tasks spawned by this scheduler.
     pub fn spawned(&self) -> u64 {
-        self.spawned.get()
+        self.next_index.get()
     }
 
     /// The counts the works keep themselves; the runtime's internals are not available.
@@ -161,7 +159,6 @@ impl<S: SlotsHome> PeerScheduler<S> {
             live_tasks: None,
             peak_live_tasks: None,
             timers_live: None,
-            live_task_bytes: None,
             husks: None,
             husk_bytes: None,
             husks_with_handle: None,

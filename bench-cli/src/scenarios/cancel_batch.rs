@@ -7,21 +7,15 @@
 
 use crate::ledger::Ledger;
 use crate::runtime::Runtime;
+use crate::work::WorkKind;
 
-use super::{Cancel, Outcome, let_works_start};
+use super::{Cancel, Outcome, register_and_start};
 
 /// Registers N works, lets them start, stops the scheduler; records the moment right after
 /// `stop()` returned.
 pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger, cancel: Cancel) -> Outcome {
-    for i in 0..tasks {
-        runtime.register_work();
-        ledger.sample_kth(i, || runtime.counts());
-    }
-    let mut outcome = Outcome::default();
-    outcome.note_start(let_works_start(runtime).await);
+    let mut outcome = register_and_start(runtime, WorkKind::Sleep, tasks, ledger).await;
     ledger.sample(runtime.counts());
-    outcome.cancels_requested = runtime.registered() as u64;
-    cancel.stop(runtime);
-    outcome.after_cancel = Some(ledger.moment(runtime.counts()));
+    outcome.stop(runtime, ledger, cancel);
     outcome
 }

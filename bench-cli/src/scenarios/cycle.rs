@@ -20,7 +20,7 @@ use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 use crate::work::WorkKind;
 
-use super::{Cancel, Outcome, let_works_start};
+use super::{Cancel, Outcome, register_and_start};
 
 /// Registers N works of `kind` (a cycle, strong or weak), lets them start, stops the scheduler.
 pub async fn body<R: Runtime>(
@@ -30,14 +30,7 @@ pub async fn body<R: Runtime>(
     ledger: &Ledger,
     cancel: Cancel,
 ) -> Outcome {
-    for i in 0..tasks {
-        runtime.register(kind);
-        ledger.sample_kth(i, || runtime.counts());
-    }
-    let mut outcome = Outcome::default();
-    outcome.note_start(let_works_start(runtime).await);
-    outcome.cancels_requested = runtime.registered() as u64;
-    cancel.stop(runtime);
-    outcome.after_cancel = Some(ledger.moment(runtime.counts()));
+    let mut outcome = register_and_start(runtime, kind, tasks, ledger).await;
+    outcome.stop(runtime, ledger, cancel);
     outcome
 }

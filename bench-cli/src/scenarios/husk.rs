@@ -13,18 +13,11 @@ use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 use crate::work::WorkKind;
 
-use super::{Cancel, Outcome, let_works_start};
+use super::{Cancel, Outcome, register_and_start};
 
 /// Registers N husk works, lets them start (and park their wakers), stops the scheduler.
 pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger, cancel: Cancel) -> Outcome {
-    for i in 0..tasks {
-        runtime.register(WorkKind::Husk);
-        ledger.sample_kth(i, || runtime.counts());
-    }
-    let mut outcome = Outcome::default();
-    outcome.note_start(let_works_start(runtime).await);
-    outcome.cancels_requested = runtime.registered() as u64;
-    cancel.stop(runtime);
-    outcome.after_cancel = Some(ledger.moment(runtime.counts()));
+    let mut outcome = register_and_start(runtime, WorkKind::Husk, tasks, ledger).await;
+    outcome.stop(runtime, ledger, cancel);
     outcome
 }

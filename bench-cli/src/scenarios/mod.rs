@@ -277,6 +277,31 @@ impl Outcome {
         self.start_yields += yields;
         self.start_yields_most = self.start_yields_most.max(yields);
     }
+
+    /// Stops the scheduler the `cancel` way and records the moment right after `stop()`
+    /// returned; every work registered then counts as a cancel requested.
+    fn stop<R: Runtime>(&mut self, runtime: &R, ledger: &Ledger, cancel: Cancel) {
+        self.cancels_requested = runtime.registered() as u64;
+        cancel.stop(runtime);
+        self.after_cancel = Some(ledger.moment(runtime.counts()));
+    }
+}
+
+/// How the batch scenarios begin: registers `tasks` works of `kind` (sampling every k-th
+/// registration), then lets every one take its first poll.
+async fn register_and_start<R: Runtime>(
+    runtime: &R,
+    kind: WorkKind,
+    tasks: u64,
+    ledger: &Ledger,
+) -> Outcome {
+    for i in 0..tasks {
+        runtime.register(kind);
+        ledger.sample_kth(i, || runtime.counts());
+    }
+    let mut outcome = Outcome::default();
+    outcome.note_start(let_works_start(runtime).await);
+    outcome
 }
 
 /// How many yields without a single new first poll mean the runtime is not running its works:

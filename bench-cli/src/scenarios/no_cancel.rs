@@ -7,17 +7,13 @@
 
 use crate::ledger::Ledger;
 use crate::runtime::Runtime;
+use crate::work::WorkKind;
 
-use super::{Outcome, let_works_start};
+use super::{Outcome, register_and_start};
 
 /// Registers N works and lets them start; cancels nothing.
 pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
-    for i in 0..tasks {
-        runtime.register_work();
-        ledger.sample_kth(i, || runtime.counts());
-    }
-    let mut outcome = Outcome::default();
-    outcome.note_start(let_works_start(runtime).await);
+    let outcome = register_and_start(runtime, WorkKind::Sleep, tasks, ledger).await;
     ledger.sample(runtime.counts());
     outcome
 }

@@ -15,19 +15,14 @@ use crate::ledger::Ledger;
 use crate::runtime::Runtime;
 use crate::work::{self, TIMEOUT, WorkKind};
 
-use super::{Outcome, let_works_start};
+use super::{Outcome, register_and_start};
 
 /// How long the body waits for every timeout before it calls the runtime broken.
 const PATIENCE: Duration = Duration::from_secs(600);
 
 /// Registers N timeout works, lets them start, waits until every timeout has fired.
 pub async fn body<R: Runtime>(runtime: &R, tasks: u64, ledger: &Ledger) -> Outcome {
-    for i in 0..tasks {
-        runtime.register(WorkKind::Timeout);
-        ledger.sample_kth(i, || runtime.counts());
-    }
-    let mut outcome = Outcome::default();
-    outcome.note_start(let_works_start(runtime).await);
+    let outcome = register_and_start(runtime, WorkKind::Timeout, tasks, ledger).await;
     let started = Instant::now();
     while work::timed_out() < tasks {
         runtime.sleep(TIMEOUT).await;
