@@ -206,16 +206,12 @@ fn the_peers_wakers_hold_their_tasks_too() {
         signed(release, "heap_bytes") < signed(tick, "heap_bytes") - 300 * 64,
         "tokio: {tick} → {release}"
     );
-    // smol: async-io's reactor also keeps a waker per timer until it next turns (on its helper
-    // thread, at a time of its own), so what comes back at the release varies from run to
-    // run; at least the registry's storage (512 wakers of 16 bytes) does, and all at shutdown.
+    // smol: async-io's reactor also keeps a waker per timer until it next turns, on its helper
+    // thread, at a time of its own, and that thread's allocations count in the same heap
+    // between the two moments: what comes back at the release is not a figure a test can
+    // bound (a loaded machine saw 5,360 B come back where the registry alone held 8,192).
+    // What is certain is that every byte is back at shutdown.
     let husk = record(&r, "husk", "smol");
-    let tick = &husk["moments"]["after_tick"];
-    let release = &husk["moments"]["after_release"];
-    assert!(
-        signed(release, "heap_bytes") <= signed(tick, "heap_bytes") - 512 * 16,
-        "smol: {tick} → {release}"
-    );
     assert_eq!(signed(husk, "heap/after_shutdown_bytes"), 0);
     for runtime in ["tokio", "smol"] {
         let husk = record(&r, "husk", runtime);
